@@ -1,0 +1,45 @@
+use crate::error::Result;
+use crate::pipeline::plan;
+use std::path::Path;
+
+pub fn run(pipeline_file: &Path) -> Result<i32> {
+    let plan = plan::load(pipeline_file, None)?;
+    println!("Sources:");
+    for s in &plan.sources {
+        println!(
+            "  {:<20} {:<12} {}",
+            s.id,
+            plan::kind_name(s.kind),
+            s.display_path
+        );
+    }
+    println!("Groups:");
+    for g in &plan.groups {
+        let mark = if g.reference { " (reference)" } else { "" };
+        println!(
+            "  {:<20} {}{}\n  {:<20}   where {}",
+            g.id, g.label, mark, "", g.sql
+        );
+    }
+    println!("Indicators:");
+    for i in &plan.indicators {
+        let groups: Vec<&str> = i
+            .groups
+            .iter()
+            .map(|&g| plan.groups[g].id.as_str())
+            .collect();
+        let per = if groups.is_empty() {
+            "per area".to_string()
+        } else {
+            format!("groups: {}", groups.join(", "))
+        };
+        println!(
+            "  {:<20} {} [{}, {}]",
+            i.id,
+            i.name,
+            plan::method_name(i.method),
+            per
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,43 @@
+use crate::error::Result;
+use crate::pipeline::{self, plan};
+use std::path::Path;
+
+pub fn run(pipeline_file: &Path, quiet: bool) -> Result<i32> {
+    let plan = plan::load(pipeline_file, None)?;
+    let data = pipeline::ingest_all(&plan)?;
+    for i in &data.inputs {
+        super::say(
+            quiet,
+            &format!(
+                "{:<16} {:<48} read {:>9}  accepted {:>9}  quarantined {:>7}",
+                i.source, i.path, i.rows_read, i.rows_accepted, i.rows_rejected
+            ),
+        );
+    }
+    for (shown, p) in data.problems.iter().enumerate() {
+        if shown == 20 {
+            super::say(
+                quiet,
+                &format!("… and {} more problems", data.problems.len() - shown),
+            );
+            break;
+        }
+        super::say(
+            quiet,
+            &format!(
+                "{}:{}: column \"{}\": \"{}\" {}",
+                p.file, p.row, p.column, p.value, p.reason
+            ),
+        );
+    }
+    let failed = pipeline::failed_checks(&data.inputs);
+    if failed.is_empty() {
+        super::say(quiet, "jsna: pipeline and inputs are valid");
+        Ok(0)
+    } else {
+        for f in &failed {
+            eprintln!("error: {f}");
+        }
+        Ok(1)
+    }
+}

@@ -1,0 +1,307 @@
+//! Disclosure control: the only way to a [`DisclosedTable`], the only type the renderers accept.
+//!
+//! In: unsuppressed [`Counts`]. Out: published cells under the rule (default NHS England
+//! sub-national: 0 stays 0, 1–7 suppressed as `[c]`, the rest rounded to the nearest 5). Values
+//! and intervals are computed from the rounded counts; a value whose count or denominator is
+//! suppressed is suppressed too, and so is anything derived from it (comparisons, charts, text).
+
+use crate::indicators::{CountRow, Counts, OutArea};
+use crate::pipeline::plan::{DisclosureRule, Plan};
+use crate::pipeline::spec::Method;
+use crate::stats::{self, Comparison, Estimate};
+use std::collections::HashMap;
+
+/// (indicator, group, area, period): the identity of a row.
+pub type RowKey = (usize, Option<usize>, usize, i32);
+
+/// A published count: a number, or a shorthand marker with no number behind it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    Value(f64),
+    /// `[c]`: suppressed to protect confidentiality.
+    Suppressed,
+    /// `[x]`: not available.
+    NotAvailable,
+}
+
+impl Cell {
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Cell::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn marker(self) -> &'static str {
+        match self {
+            Cell::Value(_) => "",
+            Cell::Suppressed => "[c]",
+            Cell::NotAvailable => "[x]",
+        }
+    }
+}
+
+/// One published indicator row. Fields are readable by everyone; only this module builds one.
+#[derive(Debug, Clone)]
+pub struct PublishedRow {
+    pub indicator: usize,
+    pub group: Option<usize>,
+    pub area: usize,
+    pub period: i32,
+    pub count: Cell,
+    pub denominator: Cell,
+    /// The value (`Cell::Value`) or why there is none.
+    pub value: Cell,
+    pub ci95: Option<(f64, f64)>,
+    pub ci998: Option<(f64, f64)>,
+    pub note: String,
+    pub vs_total: Comparison,
+    pub vs_region: Comparison,
+}
+
+/// How many cells each rule suppressed in one table (never the values).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Audit {
+    pub table: String,
+    pub cells: u64,
+    pub suppressed_primary: u64,
+    pub rounded: u64,
+}
+
+/// Indicator rows that have been through disclosure control.
+#[derive(Debug, Clone)]
+pub struct DisclosedTable {
+    rows: Vec<PublishedRow>,
+    index: HashMap<RowKey, usize>,
+    areas: Vec<OutArea>,
+    periods: Vec<i32>,
+    rule: DisclosureRule,
+    audit: Vec<Audit>,
+}
+
+impl DisclosedTable {
+    pub fn rows(&self) -> &[PublishedRow] {
+        &self.rows
+    }
+    /// The row for one indicator, group, area and period.
+    pub fn get(&self, key: RowKey) -> Option<&PublishedRow> {
+        self.index.get(&key).map(|&i| &self.rows[i])
+    }
+    pub fn areas(&self) -> &[OutArea] {
+        &self.areas
+    }
+    pub fn periods(&self) -> &[i32] {
+        &self.periods
+    }
+    pub fn rule(&self) -> DisclosureRule {
+        self.rule
+    }
+    pub fn audit(&self) -> &[Audit] {
+        &self.audit
+    }
+    /// Attaches benchmark comparisons, which are computed from published values only.
+    pub fn set_comparisons(
+        &mut self,
+        f: impl Fn(&DisclosedTable, &PublishedRow) -> (Comparison, Comparison),
+    ) {
+        let labels: Vec<_> = self.rows.iter().map(|r| f(self, r)).collect();
+        for (row, (total, region)) in self.rows.iter_mut().zip(labels) {
+            row.vs_total = total;
+            row.vs_region = region;
+        }
+    }
+}
+
+/// Applies the primary rule to one count.
+pub fn protect(count: f64, rule: DisclosureRule) -> Cell {
+    if count == 0.0 {
+        Cell::Value(0.0)
+    } else if count <= rule.threshold as f64 {
+        Cell::Suppressed
+    } else {
+        let base = rule.rounding as f64;
+        Cell::Value((count / base).round() * base)
+    }
+}
+
+/// Runs disclosure control over every indicator row.
+pub fn disclose(plan: &Plan, counts: Counts) -> DisclosedTable {
+    let rule = plan.disclosure;
+    let mut audit: Vec<Audit> = plan
+        .indicators
+        .iter()
+        .map(|i| Audit {
+            table: format!("indicators:{}", i.id),
+            ..Default::default()
+        })
+        .collect();
+    let rows = counts
+        .rows
+        .iter()
+        .map(|r| {
+            let ind = &plan.indicators[r.indicator];
+            let a = &mut audit[r.indicator];
+            let row = publish_row(r, ind.method, ind.multiplier, rule);
+            a.cells += 1;
+            for c in [
+                row.count,
+                if ind.method == Method::Proportion {
+                    row.denominator
+                } else {
+                    Cell::NotAvailable
+                },
+            ] {
+                match c {
+                    Cell::Suppressed => a.suppressed_primary += 1,
+                    Cell::Value(v) if v > 0.0 => a.rounded += 1,
+                    _ => {}
+                }
+            }
+            row
+        })
+        .collect::<Vec<PublishedRow>>();
+    let index = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.indicator, r.group, r.area, r.period), i))
+        .collect();
+    DisclosedTable {
+        rows,
+        index,
+        areas: counts.areas,
+        periods: counts.periods,
+        rule,
+        audit,
+    }
+}
+
+fn publish_row(
+    r: &CountRow,
+    method: Method,
+    multiplier: f64,
+    rule: DisclosureRule,
+) -> PublishedRow {
+    let count = protect(r.numerator, rule);
+    // A proportion's denominator counts people, so it is protected too; a population is not.
+    let denominator = match (method, r.denominator) {
+        (_, None) => Cell::NotAvailable,
+        (Method::Proportion, Some(d)) => protect(d, rule),
+        (Method::Rate, Some(d)) => Cell::Value(d),
+    };
+    let mut row = PublishedRow {
+        indicator: r.indicator,
+        group: r.group,
+        area: r.area,
+        period: r.period,
+        count,
+        denominator,
+        value: Cell::NotAvailable,
+        ci95: None,
+        ci998: None,
+        note: String::new(),
+        vs_total: Comparison::NotCompared,
+        vs_region: Comparison::NotCompared,
+    };
+    match (count, denominator) {
+        (Cell::Suppressed, _) | (_, Cell::Suppressed) => {
+            row.count = Cell::Suppressed;
+            row.value = Cell::Suppressed;
+            row.note = format!(
+                "[c] suppressed: a count from 1 to {} (disclosure control)",
+                rule.threshold
+            );
+        }
+        (_, Cell::NotAvailable) => row.note = "[x] no denominator for this area and period".into(),
+        (Cell::Value(_), Cell::Value(d)) if d <= 0.0 => {
+            row.note = "[x] no records in the denominator".into()
+        }
+        (Cell::Value(x), Cell::Value(n)) => {
+            let estimate = |conf| match method {
+                Method::Proportion => stats::wilson(x, n, conf, multiplier),
+                Method::Rate => stats::rate(x, n, conf, multiplier),
+            };
+            match (estimate(0.95), estimate(0.998)) {
+                (Ok(a), Ok(b)) => {
+                    row.value = Cell::Value(a.value);
+                    row.ci95 = Some(limits(a));
+                    row.ci998 = Some(limits(b));
+                    row.note = "Computed from counts rounded to the nearest 5".into();
+                }
+                (Err(e), _) | (_, Err(e)) => row.note = format!("[x] {e}"),
+            }
+        }
+        (Cell::NotAvailable, _) => row.note = "[x] not available".into(),
+    }
+    row
+}
+
+fn limits(e: Estimate) -> (f64, f64) {
+    (e.lower, e.upper)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: DisclosureRule = DisclosureRule {
+        threshold: 7,
+        rounding: 5,
+    };
+
+    #[test]
+    fn primary_rule_keeps_zero_suppresses_small_and_rounds_the_rest() {
+        assert_eq!(protect(0.0, RULE), Cell::Value(0.0));
+        for x in 1..=7 {
+            assert_eq!(protect(x as f64, RULE), Cell::Suppressed, "count {x}");
+        }
+        assert_eq!(protect(8.0, RULE), Cell::Value(10.0));
+        assert_eq!(protect(12.0, RULE), Cell::Value(10.0));
+        assert_eq!(protect(13.0, RULE), Cell::Value(15.0));
+        assert_eq!(protect(1045.0, RULE), Cell::Value(1045.0));
+    }
+
+    #[test]
+    fn no_published_count_is_in_the_suppression_range_and_protection_is_idempotent() {
+        for x in 0..2000u64 {
+            let once = protect(x as f64, RULE);
+            if let Cell::Value(v) = once {
+                assert!(
+                    v == 0.0 || v > RULE.threshold as f64,
+                    "{x} published as {v}"
+                );
+                assert_eq!(protect(v, RULE), once, "protecting {v} again changed it");
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_denominator_suppresses_the_value() {
+        let r = CountRow {
+            indicator: 0,
+            group: None,
+            area: 0,
+            period: 2023,
+            numerator: 0.0,
+            denominator: Some(3.0),
+        };
+        let row = publish_row(&r, Method::Proportion, 100.0, RULE);
+        assert_eq!(row.value, Cell::Suppressed);
+        assert_eq!(row.count, Cell::Suppressed);
+        assert!(row.ci95.is_none() && row.ci998.is_none());
+    }
+
+    #[test]
+    fn values_come_from_rounded_counts() {
+        let r = CountRow {
+            indicator: 0,
+            group: None,
+            area: 0,
+            period: 2023,
+            numerator: 12.0,
+            denominator: Some(48.0),
+        };
+        let row = publish_row(&r, Method::Proportion, 100.0, RULE);
+        assert_eq!(row.count, Cell::Value(10.0));
+        assert_eq!(row.denominator, Cell::Value(50.0));
+        assert_eq!(row.value, Cell::Value(20.0));
+    }
+}

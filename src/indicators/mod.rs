@@ -1,0 +1,304 @@
+//! The indicator engine: counts per indicator × group × area × period, rolled up to region and
+//! the total. Statistics are applied later (after disclosure) to these additive counts.
+//!
+//! In: validated frames and the plan. Out: [`Counts`], unsuppressed, which only the disclosure
+//! stage reads.
+
+pub mod compare;
+pub mod period;
+
+use crate::error::Result;
+use crate::ingest::lookup::AreaInfo;
+use crate::pipeline::plan::Plan;
+use crate::pipeline::spec::{Method, SourceKind};
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+/// (indicator, group, area, period) → (numerator, denominator).
+type Cells = BTreeMap<(usize, Option<usize>, usize, i32), (f64, Option<f64>)>;
+
+/// The geography levels of the output, in Fingertips' terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Total,
+    Region,
+    Area,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutArea {
+    pub code: String,
+    pub name: String,
+    pub level: Level,
+    pub parent_code: String,
+    /// Index of the parent region in `Counts::areas` (areas only).
+    pub region: Option<usize>,
+}
+
+impl OutArea {
+    pub fn area_type(&self) -> &'static str {
+        match self.level {
+            Level::Total => "England",
+            Level::Region => "Region",
+            Level::Area => "Local authority",
+        }
+    }
+}
+
+/// Unsuppressed counts for one indicator × group × area × period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountRow {
+    pub indicator: usize,
+    pub group: Option<usize>,
+    pub area: usize,
+    pub period: i32,
+    pub numerator: f64,
+    /// `None` when no denominator exists (e.g. no population estimate).
+    pub denominator: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Counts {
+    /// Total first, then regions by code, then areas by code.
+    pub areas: Vec<OutArea>,
+    pub periods: Vec<i32>,
+    pub rows: Vec<CountRow>,
+}
+
+/// The validated inputs the engine works from.
+pub struct Inputs<'a> {
+    pub areas: &'a [AreaInfo],
+    pub records: &'a DataFrame,
+    pub population: &'a DataFrame,
+    pub asylum_support: Option<&'a DataFrame>,
+}
+
+fn out_areas(plan: &Plan, areas: &[AreaInfo]) -> Vec<OutArea> {
+    let regions: BTreeMap<&str, &str> = areas
+        .iter()
+        .map(|a| (a.region_code.as_str(), a.region_name.as_str()))
+        .collect();
+    let mut out = vec![OutArea {
+        code: plan.total_code.clone(),
+        name: plan.total_name.clone(),
+        level: Level::Total,
+        parent_code: String::new(),
+        region: None,
+    }];
+    for (code, name) in &regions {
+        out.push(OutArea {
+            code: code.to_string(),
+            name: name.to_string(),
+            level: Level::Region,
+            parent_code: plan.total_code.clone(),
+            region: None,
+        });
+    }
+    for a in areas {
+        let region = out
+            .iter()
+            .position(|o| o.level == Level::Region && o.code == a.region_code);
+        out.push(OutArea {
+            code: a.code.clone(),
+            name: a.name.clone(),
+            level: Level::Area,
+            parent_code: a.region_code.clone(),
+            region,
+        });
+    }
+    out
+}
+
+/// Computes every indicator's counts.
+pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
+    let areas = out_areas(plan, inputs.areas);
+    let area_index: BTreeMap<&str, usize> = areas
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.level == Level::Area)
+        .map(|(i, a)| (a.code.as_str(), i))
+        .collect();
+    let records = inputs
+        .records
+        .clone()
+        .lazy()
+        .with_column(period::key_expr(plan.period, "referral_date").alias("__period"))
+        .collect()?;
+    let periods: Vec<i32> = {
+        let s = records
+            .column("__period")?
+            .unique_stable()?
+            .sort(Default::default())?;
+        s.i32()?.iter().flatten().collect()
+    };
+
+    // Area-level cells, keyed (indicator, group, area, period) → (numerator, denominator).
+    let mut cells: Cells = BTreeMap::new();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        for &g in &ind.groups {
+            for &a in area_index.values() {
+                for &p in &periods {
+                    cells.insert((ii, Some(g), a, p), (0.0, Some(0.0)));
+                }
+            }
+        }
+    }
+    for (gi, group) in plan.groups.iter().enumerate() {
+        let members: Vec<usize> = plan
+            .indicators
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.groups.contains(&gi))
+            .map(|(i, _)| i)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let mut aggs = Vec::new();
+        for &ii in &members {
+            let ind = &plan.indicators[ii];
+            let den = ind.denominator.clone().fill_null(lit(false));
+            let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
+            aggs.push(num.cast(DataType::Int64).sum().alias(format!("n{ii}")));
+            aggs.push(den.cast(DataType::Int64).sum().alias(format!("d{ii}")));
+        }
+        let grouped = records
+            .clone()
+            .lazy()
+            .filter(group.filter.clone().fill_null(lit(false)))
+            .group_by([col("area_code"), col("__period")])
+            .agg(aggs)
+            .collect()?;
+        let codes = grouped.column("area_code")?.str()?.clone();
+        let keys = grouped.column("__period")?.i32()?.clone();
+        for &ii in &members {
+            let n = grouped
+                .column(&format!("n{ii}"))?
+                .cast(&DataType::Float64)?;
+            let d = grouped
+                .column(&format!("d{ii}"))?
+                .cast(&DataType::Float64)?;
+            let (n, d) = (n.f64()?, d.f64()?);
+            for r in 0..grouped.height() {
+                let (Some(code), Some(p)) = (codes.get(r), keys.get(r)) else {
+                    continue;
+                };
+                if let Some(&a) = area_index.get(code) {
+                    cells.insert(
+                        (ii, Some(gi), a, p),
+                        (n.get(r).unwrap_or(0.0), Some(d.get(r).unwrap_or(0.0))),
+                    );
+                }
+            }
+        }
+    }
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        if ind.method == Method::Rate && plan.source_of(ind).kind == SourceKind::AsyD11 {
+            if let Some(support) = inputs.asylum_support {
+                support_rate(
+                    plan,
+                    ii,
+                    support,
+                    inputs.population,
+                    &area_index,
+                    &periods,
+                    &mut cells,
+                )?;
+            }
+        }
+    }
+    let rows = roll_up(&areas, cells);
+    Ok(Counts {
+        areas,
+        periods,
+        rows,
+    })
+}
+
+/// People on asylum support at the last quarter end of each period, over the mid-year population.
+fn support_rate(
+    plan: &Plan,
+    ii: usize,
+    support: &DataFrame,
+    population: &DataFrame,
+    area_index: &BTreeMap<&str, usize>,
+    periods: &[i32],
+    cells: &mut Cells,
+) -> Result<()> {
+    let with_period = support
+        .clone()
+        .lazy()
+        .with_column(period::key_expr(plan.period, "date").alias("__period"));
+    let latest_in_period = col("date").max().over([col("__period")])?;
+    let latest = with_period
+        .filter(col("date").eq(latest_in_period))
+        .group_by([col("area_code"), col("__period")])
+        .agg([col("people").sum()])
+        .collect()?;
+    let mut stock: BTreeMap<(String, i32), f64> = BTreeMap::new();
+    let (codes, keys, people) = (
+        latest.column("area_code")?.str()?,
+        latest.column("__period")?.i32()?,
+        latest.column("people")?.f64()?,
+    );
+    for r in 0..latest.height() {
+        if let (Some(c), Some(k), Some(v)) = (codes.get(r), keys.get(r), people.get(r)) {
+            stock.insert((c.to_string(), k), v);
+        }
+    }
+    let mut pop: BTreeMap<(String, i32), f64> = BTreeMap::new();
+    let (pc, py, pv) = (
+        population.column("area_code")?.str()?,
+        population.column("year")?.i32()?,
+        population.column("population")?.f64()?,
+    );
+    for r in 0..population.height() {
+        if let (Some(c), Some(y), Some(v)) = (pc.get(r), py.get(r), pv.get(r)) {
+            pop.insert((c.to_string(), y), v);
+        }
+    }
+    for (&code, &a) in area_index {
+        for &p in periods {
+            let people = stock.get(&(code.to_string(), p)).copied().unwrap_or(0.0);
+            let denominator = pop
+                .get(&(code.to_string(), period::population_year(plan.period, p)))
+                .copied();
+            cells.insert((ii, None, a, p), (people, denominator));
+        }
+    }
+    Ok(())
+}
+
+/// Adds region and total rows by summing area cells (a missing denominator makes the sum missing).
+fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
+    let mut sums: Cells = BTreeMap::new();
+    for (&(i, g, a, p), &(n, d)) in &cells {
+        let parents = [areas[a].region, Some(0)];
+        for parent in parents.into_iter().flatten() {
+            let e = sums.entry((i, g, parent, p)).or_insert((0.0, Some(0.0)));
+            e.0 += n;
+            e.1 = match (e.1, d) {
+                (Some(x), Some(y)) => Some(x + y),
+                _ => None,
+            };
+        }
+    }
+    let mut rows: Vec<CountRow> = cells
+        .into_iter()
+        .chain(sums)
+        .map(
+            |((indicator, group, area, period), (numerator, denominator))| CountRow {
+                indicator,
+                group,
+                area,
+                period,
+                numerator,
+                denominator,
+            },
+        )
+        .collect();
+    rows.sort_by(|x, y| {
+        (x.indicator, x.group, x.area, x.period).cmp(&(y.indicator, y.group, y.area, y.period))
+    });
+    rows
+}

@@ -1,0 +1,288 @@
+//! Ingest: read each source as published, check it, and account for every row.
+//!
+//! In: the plan's sources. Out: typed frames of accepted rows, a quarantine table (source, file,
+//! row, column, value, reason) and per-source row accounting, where rows read = accepted +
+//! quarantined always holds. A file that cannot be read at all is an error naming the file.
+
+pub mod asylum_support;
+pub mod lookup;
+pub mod population;
+pub mod records;
+
+use crate::error::{Error, Result};
+use crate::pipeline::plan::hex;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The column holding each row's number in its file (the header is row 1).
+pub const ROW: &str = "__row";
+
+/// What the manifest and the data-quality report say about one input.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputSummary {
+    pub source: String,
+    pub kind: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+}
+
+/// A source after checking: its accepted rows (typed), how many rows were read, what was wrong.
+pub struct Loaded {
+    pub frame: DataFrame,
+    pub rows_read: u64,
+    pub problems: Vec<Problem>,
+}
+
+/// One quarantined problem. A row with several problems appears once per problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub source: String,
+    pub file: String,
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// A validation rule: rows where `fails` is true are quarantined with `reason`.
+pub struct Rule {
+    pub column: &'static str,
+    pub fails: Expr,
+    pub reason: String,
+}
+
+/// Hashes a file and returns (bytes, sha256).
+pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok((bytes.len() as u64, hex(&Sha256::digest(&bytes))))
+}
+
+fn polars_data_error(path: &Path, e: PolarsError) -> Error {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or(&msg).to_string();
+    Error::data(path, format!("cannot be read as a table: {first}"))
+}
+
+/// Reads a CSV, TSV or Parquet file with every column as text, adding the row number column.
+/// `renames` maps canonical names to the names in the file.
+pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<DataFrame> {
+    if !path.exists() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "input file not found"),
+        ));
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let pl_path = PlRefPath::try_from_path(path).map_err(|e| polars_data_error(path, e))?;
+    let row_index = Some(RowIndex {
+        name: ROW.into(),
+        offset: 2,
+    });
+    let lf = match ext.as_str() {
+        "parquet" | "pq" => {
+            let args = ScanArgsParquet {
+                row_index,
+                ..Default::default()
+            };
+            let lf =
+                LazyFrame::scan_parquet(pl_path, args).map_err(|e| polars_data_error(path, e))?;
+            let schema = lf
+                .clone()
+                .collect_schema()
+                .map_err(|e| polars_data_error(path, e))?;
+            let casts: Vec<Expr> = schema
+                .iter_names()
+                .filter(|n| n.as_str() != ROW)
+                .map(|n| col(n.clone()).cast(DataType::String))
+                .collect();
+            lf.with_columns(casts)
+        }
+        "csv" | "tsv" | "txt" => {
+            if std::fs::metadata(path)
+                .map(|m| m.len() == 0)
+                .unwrap_or(false)
+            {
+                return Err(Error::data(
+                    path,
+                    "the file is empty (expected a header row)",
+                ));
+            }
+            LazyCsvReader::new(pl_path)
+                .with_infer_schema_length(Some(0))
+                .with_separator(if ext == "tsv" { b'\t' } else { b',' })
+                .with_encoding(CsvEncoding::LossyUtf8)
+                .with_row_index(row_index)
+                .finish()
+                .map_err(|e| polars_data_error(path, e))?
+        }
+        other => {
+            return Err(Error::data(
+                path,
+                format!("unsupported file type '.{other}'; expected one of: csv, tsv, parquet"),
+            ));
+        }
+    };
+    let mut df = lf.collect().map_err(|e| polars_data_error(path, e))?;
+    // Excel's UTF-8 export puts a byte-order mark before the first header.
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for name in &names {
+        let clean = name.trim_start_matches('\u{feff}').trim();
+        if clean != name {
+            df.rename(name, clean.into())
+                .map_err(|e| polars_data_error(path, e))?;
+        }
+    }
+    for (canonical, in_file) in renames {
+        if df.get_column_index(in_file).is_some() && canonical != in_file {
+            df.rename(in_file, canonical.as_str().into())
+                .map_err(|e| polars_data_error(path, e))?;
+        }
+    }
+    Ok(df)
+}
+
+/// Reads a source as text and checks its required columns; returns the frame and its row count.
+pub fn open(
+    path: &Path,
+    renames: &[(String, String)],
+    required: &[&str],
+) -> Result<(DataFrame, u64)> {
+    let raw = read_text_table(path, renames)?;
+    require_columns(&raw, path, required)?;
+    let rows = raw.height() as u64;
+    Ok((raw, rows))
+}
+
+/// Fails with a clear message when required columns are missing.
+pub fn require_columns(df: &DataFrame, path: &Path, required: &[&str]) -> Result<()> {
+    let have: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .filter(|n| n.as_str() != ROW)
+        .map(|s| s.to_string())
+        .collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !have.iter().any(|h| h == c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::data(
+        path,
+        format!(
+            "missing column(s) {}; the file has: {} (map other names with [sources.<id>.columns])",
+            missing
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            have.join(", ")
+        ),
+    ))
+}
+
+/// Applies `rules` to `df` (which already holds any typed columns the rules use). Returns the
+/// accepted rows and the problems found.
+pub fn apply_rules(
+    df: DataFrame,
+    rules: &[Rule],
+    source: &str,
+    file: &str,
+) -> Result<(DataFrame, Vec<Problem>)> {
+    if rules.is_empty() {
+        return Ok((df, Vec::new()));
+    }
+    let original: Vec<Expr> = df
+        .get_column_names()
+        .iter()
+        .map(|n| col((*n).clone()))
+        .collect();
+    let flags: Vec<Expr> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.fails
+                .clone()
+                .fill_null(lit(false))
+                .alias(format!("__fail{i}"))
+        })
+        .collect();
+    let flagged = df.lazy().with_columns(flags).collect()?;
+    let any_fail = any_horizontal(
+        (0..rules.len())
+            .map(|i| col(format!("__fail{i}")))
+            .collect::<Vec<_>>(),
+    )?;
+    let failing = flagged.clone().lazy().filter(any_fail.clone()).collect()?;
+    let mut problems = Vec::new();
+    if failing.height() > 0 {
+        let rows = failing.column(ROW)?.cast(&DataType::UInt64)?;
+        let rows = rows.u64()?;
+        for (i, rule) in rules.iter().enumerate() {
+            let hit = failing.column(&format!("__fail{i}"))?.bool()?.clone();
+            let values = failing.column(rule.column)?.cast(&DataType::String)?;
+            let values = values.str()?;
+            for (k, h) in hit.iter().enumerate() {
+                if h == Some(true) {
+                    problems.push(Problem {
+                        source: source.to_string(),
+                        file: file.to_string(),
+                        row: rows.get(k).unwrap_or(0),
+                        column: rule.column.to_string(),
+                        value: values.get(k).unwrap_or("").to_string(),
+                        reason: rule.reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let accepted = flagged
+        .lazy()
+        .filter(any_fail.not())
+        .select(original)
+        .collect()?;
+    problems.sort();
+    Ok((accepted, problems))
+}
+
+/// Parses ISO (`YYYY-MM-DD`) or UK (`DD/MM/YYYY`) dates; anything else becomes null.
+pub fn parse_date(column: &str) -> Expr {
+    let opts = |f: &str| StrptimeOptions {
+        format: Some(f.into()),
+        strict: false,
+        exact: true,
+        cache: true,
+    };
+    let text = col(column).str().strip_chars(lit(NULL));
+    coalesce(&[
+        text.clone().str().to_date(opts("%Y-%m-%d")),
+        text.str().to_date(opts("%d/%m/%Y")),
+    ])
+}
+
+/// True where the text column holds a value that is not one of `allowed` (null passes).
+pub fn not_in(column: &str, allowed: &[&str]) -> Expr {
+    let list = Series::new("allowed".into(), allowed);
+    col(column)
+        .is_not_null()
+        .and(col(column).is_in(lit(list).implode(false), false).not())
+}
+
+pub fn listing(allowed: &[&str]) -> String {
+    allowed.join(", ")
+}

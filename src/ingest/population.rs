@@ -1,0 +1,61 @@
+//! ONS mid-year population estimates: `area_code, year, sex, age_band, population`.
+
+use super::{apply_rules, open, Loaded, Rule};
+use crate::error::Result;
+use crate::pipeline::plan::Source;
+use polars::prelude::*;
+
+pub fn load(source: &Source) -> Result<Loaded> {
+    let (raw, rows_read) = open(
+        &source.path,
+        &source.columns,
+        &["area_code", "year", "population"],
+    )?;
+    let typed = raw
+        .lazy()
+        .with_columns([
+            col("year")
+                .str()
+                .strip_chars(lit(NULL))
+                .cast(DataType::Int32)
+                .alias("__year"),
+            col("population")
+                .str()
+                .strip_chars(lit(NULL))
+                .cast(DataType::Float64)
+                .alias("__pop"),
+        ])
+        .collect()?;
+    let rules = [
+        Rule {
+            column: "area_code",
+            fails: col("area_code").is_null(),
+            reason: "is missing".into(),
+        },
+        Rule {
+            column: "year",
+            fails: col("__year").is_null(),
+            reason: "is not a year".into(),
+        },
+        Rule {
+            column: "population",
+            fails: col("__pop")
+                .is_null()
+                .or(col("__pop").lt(lit(0.0)))
+                .or(col("__pop").is_nan()),
+            reason: "is not a non-negative number".into(),
+        },
+    ];
+    let (accepted, problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    let totals = accepted
+        .lazy()
+        .group_by([col("area_code"), col("__year").alias("year")])
+        .agg([col("__pop").sum().alias("population")])
+        .sort(["area_code", "year"], Default::default())
+        .collect()?;
+    Ok(Loaded {
+        frame: totals,
+        rows_read,
+        problems,
+    })
+}

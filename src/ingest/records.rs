@@ -1,0 +1,302 @@
+//! Local service records: column checks, code lists, dates, cross-field rules, derived columns.
+
+use super::{apply_rules, listing, not_in, open, parse_date, Loaded, Rule};
+use crate::error::Result;
+use crate::pipeline::plan::Source;
+use polars::prelude::*;
+
+pub const DATE_COLUMNS: [&str; 3] = ["referral_date", "assessment_date", "decision_date"];
+
+/// The record layout, in file order (documented in `sample_data/README.md`).
+pub const LAYOUT: [&str; 30] = [
+    "person_id",
+    "area_code",
+    "referral_date",
+    "assessment_date",
+    "decision_date",
+    "age",
+    "sex",
+    "gender_identity",
+    "sexual_orientation",
+    "ethnicity",
+    "immigration_status",
+    "uasc",
+    "nrm_referral",
+    "need_mental_health",
+    "need_ptsd",
+    "need_physical_disability",
+    "need_learning_disability",
+    "need_long_term_illness",
+    "need_pregnancy",
+    "need_violence",
+    "need_destitution",
+    "interpreter_needed",
+    "interpreter_provided",
+    "language",
+    "advocacy_offered",
+    "outcome",
+    "service_type",
+    "referral_source",
+    "placement_type",
+    "pathway_plan",
+];
+
+/// Text columns kept as they are (after the code-list checks below).
+pub const TEXT_COLUMNS: [&str; 11] = [
+    "person_id",
+    "area_code",
+    "sex",
+    "gender_identity",
+    "sexual_orientation",
+    "ethnicity",
+    "immigration_status",
+    "language",
+    "outcome",
+    "service_type",
+    "referral_source",
+];
+pub const OPTIONAL_TEXT: [&str; 1] = ["placement_type"];
+
+/// Yes/no flag columns (`Y`, `N` or empty): the layout's columns not listed as another type.
+pub fn flag_columns() -> Vec<&'static str> {
+    LAYOUT
+        .iter()
+        .copied()
+        .filter(|c| {
+            !TEXT_COLUMNS.contains(c)
+                && !OPTIONAL_TEXT.contains(c)
+                && !DATE_COLUMNS.contains(c)
+                && *c != "age"
+        })
+        .collect()
+}
+
+/// Columns computed after validation, usable in group and indicator conditions.
+pub const DERIVED: [&str; 2] = ["days_to_assessment", "days_to_decision"];
+
+pub const SEX: [&str; 4] = ["F", "M", "X", "U"];
+pub const GENDER_IDENTITY: [&str; 5] = ["1", "2", "U", "Z", "9"];
+pub const SEXUAL_ORIENTATION: [&str; 7] = ["1", "2", "3", "4", "U", "Z", "9"];
+pub const IMMIGRATION_STATUS: [&str; 9] = [
+    "asylum_seeker",
+    "refugee",
+    "refused_asylum_seeker",
+    "uasc",
+    "nrpf",
+    "resettled",
+    "other_migrant",
+    "not_subject",
+    "not_known",
+];
+pub const OUTCOME: [&str; 4] = [
+    "service_provided",
+    "signposted",
+    "no_further_action",
+    "ineligible",
+];
+pub const ETHNICITY: [&str; 22] = [
+    "W1", "W2", "W3", "W4", "W5", "M1", "M2", "M3", "M4", "A1", "A2", "A3", "A4", "A5", "B1", "B2",
+    "B3", "O1", "O2", "U", "Z", "9",
+];
+pub const MAX_AGE: i64 = 120;
+
+/// The schema of validated records that group and indicator conditions are written against.
+pub fn canonical_schema() -> Schema {
+    let mut fields = Vec::new();
+    let flags = flag_columns();
+    for c in TEXT_COLUMNS
+        .iter()
+        .chain(flags.iter())
+        .chain(OPTIONAL_TEXT.iter())
+    {
+        fields.push(Field::new((*c).into(), DataType::String));
+    }
+    for c in DATE_COLUMNS {
+        fields.push(Field::new(c.into(), DataType::Date));
+    }
+    fields.push(Field::new("age".into(), DataType::Int64));
+    for c in DERIVED {
+        fields.push(Field::new(c.into(), DataType::Int64));
+    }
+    Schema::from_iter(fields)
+}
+
+fn required() -> Vec<&'static str> {
+    LAYOUT
+        .iter()
+        .copied()
+        .filter(|c| !OPTIONAL_TEXT.contains(c))
+        .collect()
+}
+
+/// Reads and validates a records file. `area_codes` are the codes of the area lookup.
+pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
+    let (raw, rows_read) = open(&source.path, &source.columns, &required())?;
+    let raw_names: Vec<String> = raw
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let mut lf = raw.lazy();
+    for c in OPTIONAL_TEXT {
+        if !raw_names.iter().any(|n| n == c) {
+            lf = lf.with_column(lit(NULL).cast(DataType::String).alias(c));
+        }
+    }
+    let typed = lf.with_columns([
+        parse_date("referral_date").alias("__referral"),
+        parse_date("assessment_date").alias("__assessment"),
+        parse_date("decision_date").alias("__decision"),
+        col("age")
+            .str()
+            .strip_chars(lit(NULL))
+            .cast(DataType::Int64)
+            .alias("__age"),
+    ]);
+
+    let codes: Vec<&str> = area_codes.iter().map(|s| s.as_str()).collect();
+    let mut rules = vec![
+        Rule {
+            column: "person_id",
+            fails: col("person_id").is_null(),
+            reason: "is missing (every record needs a pseudonymous person_id)".into(),
+        },
+        Rule {
+            column: "area_code",
+            fails: col("area_code").is_null(),
+            reason: "is missing".into(),
+        },
+        Rule {
+            column: "area_code",
+            fails: not_in("area_code", &codes),
+            reason: "is not an area in the area lookup".into(),
+        },
+        Rule {
+            column: "referral_date",
+            fails: col("referral_date").is_null(),
+            reason: "is missing".into(),
+        },
+    ];
+    for (c, typed_col) in DATE_COLUMNS
+        .iter()
+        .zip(["__referral", "__assessment", "__decision"])
+    {
+        rules.push(Rule {
+            column: c,
+            fails: col(*c).is_not_null().and(col(typed_col).is_null()),
+            reason: "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)".into(),
+        });
+    }
+    rules.extend([
+        Rule {
+            column: "assessment_date",
+            fails: col("__assessment").lt(col("__referral")),
+            reason: "is before the referral date".into(),
+        },
+        Rule {
+            column: "decision_date",
+            fails: col("__decision").lt(col("__assessment")),
+            reason: "is before the assessment date".into(),
+        },
+        Rule {
+            column: "age",
+            fails: col("age").is_null(),
+            reason: "is missing".into(),
+        },
+        Rule {
+            column: "age",
+            fails: col("age").is_not_null().and(col("__age").is_null()),
+            reason: "is not a whole number".into(),
+        },
+        Rule {
+            column: "age",
+            fails: col("__age").lt(lit(0)).or(col("__age").gt(lit(MAX_AGE))),
+            reason: format!("is outside 0 to {MAX_AGE}"),
+        },
+        Rule {
+            column: "sex",
+            fails: col("sex").is_null().or(not_in("sex", &SEX)),
+            reason: format!("is not a sex code; expected one of: {}", listing(&SEX)),
+        },
+        code_rule("gender_identity", &GENDER_IDENTITY, "gender identity code"),
+        code_rule(
+            "sexual_orientation",
+            &SEXUAL_ORIENTATION,
+            "NHS sexual orientation code",
+        ),
+        code_rule("ethnicity", &ETHNICITY, "ethnicity code"),
+        code_rule("outcome", &OUTCOME, "outcome"),
+        Rule {
+            column: "immigration_status",
+            fails: col("immigration_status")
+                .is_null()
+                .or(not_in("immigration_status", &IMMIGRATION_STATUS)),
+            reason: format!(
+                "is not an immigration status; expected one of: {}",
+                listing(&IMMIGRATION_STATUS)
+            ),
+        },
+    ]);
+    for c in flag_columns() {
+        rules.push(code_rule(c, &["Y", "N"], "flag (Y or N)"));
+    }
+    let (accepted, problems) =
+        apply_rules(typed.collect()?, &rules, &source.id, &source.display_path)?;
+
+    let frame = accepted
+        .lazy()
+        .with_columns([
+            col("__referral").alias("referral_date"),
+            col("__assessment").alias("assessment_date"),
+            col("__decision").alias("decision_date"),
+            col("__age").alias("age"),
+        ])
+        .with_columns([
+            (col("assessment_date") - col("referral_date"))
+                .dt()
+                .total_days(false)
+                .cast(DataType::Int64)
+                .alias("days_to_assessment"),
+            (col("decision_date") - col("referral_date"))
+                .dt()
+                .total_days(false)
+                .cast(DataType::Int64)
+                .alias("days_to_decision"),
+        ])
+        .drop(cols(["__referral", "__assessment", "__decision", "__age"]))
+        .collect()?;
+    Ok(Loaded {
+        frame,
+        rows_read,
+        problems,
+    })
+}
+
+fn code_rule(column: &'static str, allowed: &[&str], what: &str) -> Rule {
+    Rule {
+        column,
+        fails: not_in(column, allowed),
+        reason: format!(
+            "is not a valid {what}; expected one of: {}",
+            listing(allowed)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_layout_column_has_exactly_one_type() {
+        let schema = canonical_schema();
+        for c in LAYOUT {
+            assert!(
+                schema.get(c).is_some(),
+                "{c} missing from the canonical schema"
+            );
+        }
+        assert_eq!(schema.len(), LAYOUT.len() + DERIVED.len());
+        assert_eq!(flag_columns().len(), 14);
+    }
+}

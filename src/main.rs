@@ -1,0 +1,34 @@
+use clap::Parser;
+use jsna::cli::{Cli, Command};
+use jsna::cmd;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run { pipeline, out } => cmd::run::run(pipeline, out.as_deref(), cli.quiet),
+        Command::Validate { pipeline } => cmd::validate::run(pipeline, cli.quiet),
+        Command::List { pipeline } => cmd::list::run(pipeline),
+        Command::SampleData {
+            out,
+            areas,
+            records,
+            periods,
+            seed,
+        } => {
+            let opts = jsna::sample::Options {
+                areas: *areas,
+                records: *records,
+                periods: *periods,
+                seed: *seed,
+            };
+            cmd::sample::run(out, opts, cli.quiet)
+        }
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The whole run in one place: ingest → validate → indicators → disclosure → render → publish.
+
+pub mod plan;
+pub mod spec;
+
+use crate::disclosure::{self, DisclosedTable};
+use crate::error::{Error, Result};
+use crate::indicators::{self, compare};
+use crate::ingest::{self, InputSummary, Problem};
+use crate::publish::{self, Staging};
+use crate::render;
+use plan::Plan;
+use serde_json::json;
+use spec::SourceKind;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// A source may lose at most this share of its rows to quarantine before the run fails.
+pub const MAX_REJECTED_SHARE: f64 = 0.05;
+
+/// Everything ingest produced.
+pub struct Ingested {
+    pub areas: Vec<ingest::lookup::AreaInfo>,
+    pub records: polars::prelude::DataFrame,
+    pub population: polars::prelude::DataFrame,
+    pub asylum_support: Option<polars::prelude::DataFrame>,
+    pub inputs: Vec<InputSummary>,
+    pub problems: Vec<Problem>,
+}
+
+/// What `run` reports back.
+pub struct RunSummary {
+    pub out_dir: PathBuf,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub indicator_rows: usize,
+    pub suppressed: u64,
+    pub outputs: usize,
+}
+
+fn summary(
+    source: &plan::Source,
+    kind: &str,
+    rows_read: u64,
+    problems: &[Problem],
+) -> Result<InputSummary> {
+    let (bytes, sha256) = ingest::fingerprint(&source.path)?;
+    let mut rows: Vec<u64> = problems.iter().map(|p| p.row).collect();
+    rows.dedup();
+    let rejected = rows.len() as u64;
+    Ok(InputSummary {
+        source: source.id.clone(),
+        kind: kind.to_string(),
+        path: source.display_path.clone(),
+        bytes,
+        sha256,
+        rows_read,
+        rows_accepted: rows_read - rejected,
+        rows_rejected: rejected,
+    })
+}
+
+/// Reads and checks every input. Fails when a source loses more than [`MAX_REJECTED_SHARE`].
+pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
+    let (areas, lookup_rows) = ingest::lookup::load(&plan.lookup)?;
+    let (lookup_bytes, lookup_sha) = ingest::fingerprint(&plan.lookup)?;
+    let mut inputs = vec![InputSummary {
+        source: "areas".into(),
+        kind: "area_lookup".into(),
+        path: plan.lookup_display.clone(),
+        bytes: lookup_bytes,
+        sha256: lookup_sha,
+        rows_read: lookup_rows,
+        rows_accepted: lookup_rows,
+        rows_rejected: 0,
+    }];
+    let codes: Vec<String> = areas.iter().map(|a| a.code.clone()).collect();
+    let mut problems = Vec::new();
+    let (mut records, mut population, mut asylum_support) = (None, None, None);
+    for source in &plan.sources {
+        match source.kind {
+            SourceKind::Records => {
+                let r = ingest::records::load(source, &codes)?;
+                inputs.push(summary(source, "records", r.rows_read, &r.problems)?);
+                problems.extend(r.problems);
+                records = Some(r.frame);
+            }
+            SourceKind::Population => {
+                let p = ingest::population::load(source)?;
+                inputs.push(summary(source, "population", p.rows_read, &p.problems)?);
+                problems.extend(p.problems);
+                population = Some(p.frame);
+            }
+            SourceKind::AsyD11 => {
+                let s = ingest::asylum_support::load(source)?;
+                inputs.push(summary(source, "asy_d11", s.rows_read, &s.problems)?);
+                problems.extend(s.problems);
+                asylum_support = Some(s.frame);
+            }
+        }
+    }
+    let missing = |what: &str| Error::Internal(format!("no {what} source after compile"));
+    Ok(Ingested {
+        areas,
+        records: records.ok_or_else(|| missing("records"))?,
+        population: population.ok_or_else(|| missing("population"))?,
+        asylum_support,
+        inputs,
+        problems,
+    })
+}
+
+/// Sources that lost more rows to quarantine than the tolerance allows.
+pub fn failed_checks(inputs: &[InputSummary]) -> Vec<String> {
+    inputs
+        .iter()
+        .filter(|i| i.rows_read > 0 && i.rows_rejected as f64 / i.rows_read as f64 > MAX_REJECTED_SHARE)
+        .map(|i| {
+            format!(
+                "source '{}' ({}): {} of {} rows quarantined ({:.1}%), more than the {:.0}% allowed",
+                i.source, i.path, i.rows_rejected, i.rows_read,
+                100.0 * i.rows_rejected as f64 / i.rows_read as f64, 100.0 * MAX_REJECTED_SHARE
+            )
+        })
+        .collect()
+}
+
+/// Runs the whole pipeline and publishes the report folder.
+pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
+    let mut timings: Vec<(&str, f64)> = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
+
+    progress("ingest and validate");
+    let data = ingest_all(plan)?;
+    let failed = failed_checks(&data.inputs);
+    if !failed.is_empty() {
+        return Err(Error::ChecksFailed(failed.join("\n")));
+    }
+    lap("ingest", &mut timings);
+
+    progress("indicators");
+    let counts = indicators::compute(
+        plan,
+        &indicators::Inputs {
+            areas: &data.areas,
+            records: &data.records,
+            population: &data.population,
+            asylum_support: data.asylum_support.as_ref(),
+        },
+    )?;
+    lap("indicators", &mut timings);
+
+    progress("disclosure control");
+    let mut table: DisclosedTable = disclosure::disclose(plan, counts);
+    compare::attach(plan, &mut table);
+    lap("disclosure", &mut timings);
+
+    progress("render and publish");
+    let mut staging = Staging::new(&plan.out_dir)?;
+    render::write_all(plan, &table, &data.inputs, &data.problems, &mut staging)?;
+    lap("render", &mut timings);
+
+    let outputs = staging.outputs();
+    let manifest = manifest(plan, &data.inputs, &outputs, &timings);
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    let out_dir = staging.commit(&bytes)?;
+    Ok(RunSummary {
+        out_dir,
+        rows_read: data.inputs.iter().map(|i| i.rows_read).sum(),
+        rows_rejected: data.inputs.iter().map(|i| i.rows_rejected).sum(),
+        indicator_rows: table.rows().len(),
+        suppressed: table.audit().iter().map(|a| a.suppressed_primary).sum(),
+        outputs: outputs.len() + 1,
+    })
+}
+
+fn manifest(
+    plan: &Plan,
+    inputs: &[InputSummary],
+    outputs: &[publish::OutputEntry],
+    timings: &[(&str, f64)],
+) -> serde_json::Value {
+    json!({
+        "manifest_version": 1,
+        "program": { "name": "jsna", "version": env!("CARGO_PKG_VERSION") },
+        "pipeline": {
+            "file": plan.pipeline_path.file_name().map(|f| f.to_string_lossy().to_string()),
+            "name": plan.name,
+            "sha256": plan.pipeline_sha256,
+        },
+        "parameters": {
+            "period": format!("{:?}", plan.period),
+            "disclosure": { "threshold": plan.disclosure.threshold, "rounding": plan.disclosure.rounding },
+            "max_rejected_share": MAX_REJECTED_SHARE,
+            "groups": plan.groups.iter().map(|g| json!({"id": g.id, "label": g.label, "filter": g.sql, "reference": g.reference})).collect::<Vec<_>>(),
+            "indicators": plan.indicators.iter().map(|i| json!({
+                "id": i.id, "name": i.name, "method": plan::method_name(i.method), "numerator": i.numerator_sql,
+                "denominator": i.denominator_sql, "multiplier": i.multiplier, "polarity": i.polarity,
+            })).collect::<Vec<_>>(),
+        },
+        "inputs": inputs,
+        "outputs": outputs,
+        "not_reproducible": {
+            "note": "This block alone changes between identical runs; it is not part of any output hash. Set SOURCE_DATE_EPOCH to fix generated_at.",
+            "generated_at": publish::generated_at(),
+            "stage_seconds": timings.iter().map(|(k, v)| (k.to_string(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+        },
+    })
+}

@@ -1,0 +1,162 @@
+//! The pipeline file as users write it (TOML). Every key is documented in `pipelines/README.md`.
+//!
+//! These types only describe the file; `plan.rs` checks them and compiles the plan the code runs.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Short name: used for the default output folder `reports/<name>/`.
+    pub name: Spanned<String>,
+    /// Report title.
+    pub title: String,
+    /// How record dates become periods.
+    #[serde(default)]
+    pub period: PeriodKind,
+    pub areas: AreasSpec,
+    pub sources: IndexMap<String, SourceSpec>,
+    /// In file order: the first group with `reference = true` is the main comparator.
+    pub groups: IndexMap<String, GroupSpec>,
+    pub indicators: Vec<IndicatorSpec>,
+    #[serde(default)]
+    pub disclosure: DisclosureSpec,
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    Quarter,
+    #[default]
+    FinancialYear,
+    CalendarYear,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreasSpec {
+    /// ONS LAD lookup: `lad_code, lad_name, utla_code, utla_name, region_name, region_code`.
+    pub lookup: Spanned<String>,
+    /// Code and name of the row that sums every area in the data (the benchmark).
+    #[serde(default = "default_total_code")]
+    pub total_code: String,
+    #[serde(default = "default_total_name")]
+    pub total_name: String,
+}
+
+fn default_total_code() -> String {
+    "E92000001".to_string()
+}
+fn default_total_name() -> String {
+    "England".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Local record-level service data (DOMAIN §3.2).
+    Records,
+    /// ONS mid-year population by area, year, sex and age band.
+    Population,
+    /// Home Office Asy_D11: people on asylum support by local authority.
+    AsyD11,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    pub kind: SourceKind,
+    pub path: Spanned<String>,
+    /// Renames: canonical column name = column name in the file.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Name shown in reports and in the `Category` column.
+    pub label: String,
+    /// SQL boolean expression over the record columns (polars SQL), e.g. `uasc = 'Y'`.
+    pub filter: Spanned<String>,
+    /// A reference group that the population groups are compared with.
+    #[serde(default)]
+    pub reference: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Share of the denominator records meeting the numerator condition (Wilson interval).
+    Proportion,
+    /// Count over population (Poisson interval: exact below 10, Byar's from 10).
+    Rate,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorSpec {
+    pub id: Spanned<String>,
+    pub name: String,
+    pub source: Spanned<String>,
+    pub method: Method,
+    /// Proportions: SQL condition a record in the denominator must meet to count.
+    #[serde(default)]
+    pub numerator: Option<Spanned<String>>,
+    /// Proportions: SQL condition selecting the records the share is of (default: every record).
+    #[serde(default)]
+    pub denominator: Option<Spanned<String>>,
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+    pub polarity: crate::stats::Polarity,
+    /// Groups to compute it for (default: all groups). Ignored for area-level sources.
+    #[serde(default)]
+    pub groups: Option<Spanned<Vec<String>>>,
+    /// Plain-language definition shown in the report.
+    #[serde(default)]
+    pub definition: String,
+}
+
+fn default_multiplier() -> f64 {
+    100.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureSpec {
+    /// Counts from 1 to this value are suppressed.
+    #[serde(default = "default_threshold")]
+    pub threshold: u64,
+    /// Other counts are rounded to the nearest multiple of this.
+    #[serde(default = "default_rounding")]
+    pub rounding: u64,
+}
+
+impl Default for DisclosureSpec {
+    fn default() -> Self {
+        DisclosureSpec {
+            threshold: default_threshold(),
+            rounding: default_rounding(),
+        }
+    }
+}
+
+fn default_threshold() -> u64 {
+    7
+}
+fn default_rounding() -> u64 {
+    5
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Output folder (default `reports/<name>` beside the pipeline's parent folder).
+    #[serde(default)]
+    pub dir: Option<Spanned<String>>,
+}

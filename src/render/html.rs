@@ -1,0 +1,368 @@
+//! The HTML report: one self-contained, accessible page built from published values only.
+
+use super::charts::{self, Bar, BarChart};
+use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
+use crate::error::{Error, Result};
+use crate::indicators::{period, Level};
+use crate::ingest::InputSummary;
+use crate::pipeline::plan::Plan;
+use crate::pipeline::spec::Method;
+use crate::stats::{compare_to_benchmark, Comparison};
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+#[derive(Serialize)]
+struct GroupRow {
+    label: String,
+    value: String,
+    ci95: String,
+    ci998: String,
+    count: String,
+    denominator: String,
+    compared: String,
+    reference: bool,
+}
+
+#[derive(Serialize)]
+struct AreaRow {
+    area: String,
+    cells: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct IndicatorView {
+    id: String,
+    name: String,
+    definition: String,
+    method: String,
+    unit: String,
+    svg: String,
+    png: String,
+    alt: String,
+    groups: Vec<GroupRow>,
+    area_headers: Vec<String>,
+    area_rows: Vec<AreaRow>,
+}
+
+#[derive(Serialize)]
+struct QualityRow {
+    reason: String,
+    source: String,
+    column: String,
+    rows: usize,
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    title: &'a str,
+    version: &'a str,
+    total_name: &'a str,
+    latest: String,
+    periods: Vec<String>,
+    key_messages: Vec<String>,
+    indicators: Vec<IndicatorView>,
+    inputs: &'a [InputSummary],
+    quality: Vec<QualityRow>,
+    quarantined: u64,
+    threshold: u64,
+    rounding: u64,
+    suppressed: u64,
+    pipeline: String,
+    pipeline_sha256: &'a str,
+    groups: Vec<(String, String)>,
+}
+
+/// A chart the report embeds, also written as PNG by the caller.
+pub struct ChartOut {
+    pub file_stem: String,
+    pub chart: BarChart,
+}
+
+fn fmt1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn cell(c: Cell) -> String {
+    match c {
+        Cell::Value(v) => super::tables::number(v),
+        other => other.marker().to_string(),
+    }
+}
+
+fn value_text(r: &PublishedRow) -> String {
+    match r.value {
+        Cell::Value(v) => fmt1(v),
+        other => other.marker().to_string(),
+    }
+}
+
+fn ci_text(r: &PublishedRow, ci: Option<(f64, f64)>) -> String {
+    match (r.value, ci) {
+        (Cell::Value(_), Some((lo, hi))) => format!("{} to {}", fmt1(lo), fmt1(hi)),
+        (other, _) => other.marker().to_string(),
+    }
+}
+
+fn unit(plan: &Plan, ind: usize) -> String {
+    let i = &plan.indicators[ind];
+    match (i.method, i.multiplier) {
+        (Method::Proportion, 100.0) => "%".into(),
+        (Method::Proportion, m) => format!("per {}", super::tables::number(m)),
+        (Method::Rate, m) => format!("per {} residents", super::tables::number(m)),
+    }
+}
+
+/// Builds the report HTML and the charts it embeds.
+pub fn report(
+    plan: &Plan,
+    table: &DisclosedTable,
+    inputs: &[InputSummary],
+    problems: &[crate::ingest::Problem],
+) -> Result<(String, Vec<ChartOut>)> {
+    let latest = *table.periods().last().unwrap_or(&0);
+    let latest_label = period::label(plan.period, latest);
+    let reference = plan.groups.iter().position(|g| g.reference);
+    let mut indicators = Vec::new();
+    let mut charts_out = Vec::new();
+    let mut key_messages = Vec::new();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        let u = unit(plan, ii);
+        let group_keys: Vec<Option<usize>> = if ind.groups.is_empty() {
+            vec![None]
+        } else {
+            ind.groups.iter().map(|&g| Some(g)).collect()
+        };
+        let ref_value = reference
+            .and_then(|r| table.get((ii, Some(r), 0, latest)))
+            .and_then(|r| r.value.value());
+        let mut groups = Vec::new();
+        let mut bars = Vec::new();
+        for &g in &group_keys {
+            let Some(r) = table.get((ii, g, 0, latest)) else {
+                continue;
+            };
+            let label = g.map_or_else(
+                || table.areas()[0].name.clone(),
+                |g| plan.groups[g].label.clone(),
+            );
+            let is_primary = g.is_some() && g == reference;
+            let is_ref = g.is_some_and(|g| plan.groups[g].reference);
+            let compared = if is_primary || g.is_none() {
+                Comparison::NotCompared
+            } else {
+                compare_to_benchmark(r.value.value().and(r.ci95), ref_value, ind.polarity)
+            };
+            if !is_ref && g.is_some() {
+                if let Some(msg) =
+                    key_message(plan, ii, &label, r, ref_value, compared, &u, reference)
+                {
+                    key_messages.push(msg);
+                }
+            }
+            groups.push(GroupRow {
+                label: label.clone(),
+                value: value_text(r),
+                ci95: ci_text(r, r.ci95),
+                ci998: ci_text(r, r.ci998),
+                count: cell(r.count),
+                denominator: cell(r.denominator),
+                compared: compared.label().to_string(),
+                reference: is_ref,
+            });
+            bars.push(Bar {
+                label,
+                value: r.value.value().zip(r.ci95).map(|(v, (lo, hi))| (v, lo, hi)),
+                marker: r.value.marker().to_string(),
+                reference: is_ref,
+                annotation: if compared == Comparison::NotCompared {
+                    String::new()
+                } else {
+                    compared.label().to_string()
+                },
+            });
+        }
+        // Area table: one row per local authority, one column per group, latest period.
+        let area_rows = table
+            .areas()
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.level != Level::Region)
+            .map(|(ai, a)| AreaRow {
+                area: a.name.clone(),
+                cells: group_keys
+                    .iter()
+                    .map(|&g| {
+                        table
+                            .get((ii, g, ai, latest))
+                            .map(value_text)
+                            .unwrap_or_else(|| "[x]".into())
+                    })
+                    .collect(),
+            })
+            .collect();
+        let chart = BarChart {
+            title: format!("{}, {}, {}", ind.name, table.areas()[0].name, latest_label),
+            axis_label: format!("{} ({}), with 95% confidence interval", ind.name, u),
+            note: match reference {
+                Some(r) if ref_value.is_some() && !ind.groups.is_empty() => format!(
+                    "Labels compare each group with {} (Fingertips rule, 95%).",
+                    plan.groups[r].label.to_lowercase()
+                ),
+                _ => String::new(),
+            },
+            bars,
+        };
+        let alt = alt_text(&chart, &u);
+        let svg = charts::svg(&chart)?;
+        indicators.push(IndicatorView {
+            id: ind.id.clone(),
+            name: ind.name.clone(),
+            definition: ind.definition.clone(),
+            method: match ind.method {
+                Method::Proportion => format!("Proportion ({u}) with Wilson score intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
+                Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
+            },
+            unit: u,
+            svg: strip_xml_header(&svg),
+            png: format!("charts/{}.png", ind.id),
+            alt,
+            groups,
+            area_headers: group_keys.iter().map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone())).collect(),
+            area_rows,
+        });
+        charts_out.push(ChartOut {
+            file_stem: ind.id.clone(),
+            chart,
+        });
+    }
+
+    let quality = summarise_problems(problems);
+    let view = View {
+        title: &plan.title,
+        version: env!("CARGO_PKG_VERSION"),
+        total_name: &plan.total_name,
+        latest: latest_label,
+        periods: table
+            .periods()
+            .iter()
+            .map(|&p| period::label(plan.period, p))
+            .collect(),
+        key_messages,
+        indicators,
+        inputs,
+        quality,
+        quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
+        threshold: plan.disclosure.threshold,
+        rounding: plan.disclosure.rounding,
+        suppressed: table.audit().iter().map(|a| a.suppressed_primary).sum(),
+        pipeline: plan
+            .pipeline_path
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        pipeline_sha256: &plan.pipeline_sha256,
+        groups: plan
+            .groups
+            .iter()
+            .map(|g| (g.label.clone(), g.sql.clone()))
+            .collect(),
+    };
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
+    let html = env
+        .get_template("report.html")
+        .and_then(|t| t.render(&view))
+        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
+    Ok((html, charts_out))
+}
+
+fn strip_xml_header(svg: &str) -> String {
+    match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg.to_string(),
+    }
+}
+
+fn alt_text(chart: &BarChart, unit: &str) -> String {
+    let shown: Vec<&Bar> = chart.bars.iter().filter(|b| b.value.is_some()).collect();
+    let hidden = chart.bars.len() - shown.len();
+    let mut text = format!("Bar chart: {}.", chart.title);
+    if let (Some(hi), Some(lo)) = (
+        shown
+            .iter()
+            .max_by(|a, b| a.value.unwrap().0.total_cmp(&b.value.unwrap().0)),
+        shown
+            .iter()
+            .min_by(|a, b| a.value.unwrap().0.total_cmp(&b.value.unwrap().0)),
+    ) {
+        text.push_str(&format!(
+            " Highest: {} at {} {unit}; lowest: {} at {} {unit}.",
+            hi.label,
+            fmt1(hi.value.unwrap().0),
+            lo.label,
+            fmt1(lo.value.unwrap().0)
+        ));
+    }
+    if hidden > 0 {
+        text.push_str(&format!(" {hidden} group(s) not shown because the numbers are too small to publish ([c]) or not available."));
+    }
+    text.push_str(" The table below gives every value.");
+    text
+}
+
+#[allow(clippy::too_many_arguments)]
+fn key_message(
+    plan: &Plan,
+    ii: usize,
+    label: &str,
+    r: &PublishedRow,
+    ref_value: Option<f64>,
+    compared: Comparison,
+    unit: &str,
+    reference: Option<usize>,
+) -> Option<String> {
+    let ind = &plan.indicators[ii];
+    let value = r.value.value()?;
+    let ref_label = plan.groups[reference?].label.to_lowercase();
+    let ref_value = ref_value?;
+    let verdict = match compared {
+        Comparison::Better => "better than",
+        Comparison::Worse => "worse than",
+        Comparison::Higher => "higher than",
+        Comparison::Lower => "lower than",
+        Comparison::Similar => "similar to",
+        Comparison::NotCompared => return None,
+    };
+    let significance = if compared == Comparison::Similar {
+        "no significant difference"
+    } else {
+        "a significant difference at 95% confidence"
+    };
+    Some(format!(
+        "{label}: {} {} {unit}, {verdict} {ref_label} ({} {unit}): {significance}.",
+        ind.name.to_lowercase(),
+        fmt1(value),
+        fmt1(ref_value)
+    ))
+}
+
+fn summarise_problems(problems: &[crate::ingest::Problem]) -> Vec<QualityRow> {
+    let mut counts: std::collections::BTreeMap<(String, String, String), usize> =
+        Default::default();
+    for p in problems {
+        *counts
+            .entry((p.source.clone(), p.column.clone(), p.reason.clone()))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((source, column, reason), rows)| QualityRow {
+            reason,
+            source,
+            column,
+            rows,
+        })
+        .collect()
+}

@@ -1,0 +1,156 @@
+//! Render: published tables, charts and the HTML report, all from a [`DisclosedTable`].
+
+pub mod charts;
+pub mod html;
+pub mod tables;
+
+use crate::disclosure::DisclosedTable;
+use crate::error::{Error, Result};
+use crate::ingest::{InputSummary, Problem};
+use crate::pipeline::plan::Plan;
+use crate::publish::Staging;
+use rayon::prelude::*;
+
+/// Writes every output of the report folder into `staging`.
+pub fn write_all(
+    plan: &Plan,
+    table: &DisclosedTable,
+    inputs: &[InputSummary],
+    problems: &[Problem],
+    staging: &mut Staging,
+) -> Result<()> {
+    staging.write("indicators.csv", &tables::indicators_csv(plan, table)?)?;
+    let mut frame = tables::indicators_frame(plan, table)?;
+    staging.write("indicators.parquet", &tables::parquet_bytes(&mut frame)?)?;
+
+    let (html, charts) = html::report(plan, table, inputs, problems)?;
+    staging.write("index.html", html.as_bytes())?;
+    let paths: Vec<(String, std::path::PathBuf)> = charts
+        .iter()
+        .map(|c| {
+            let rel = format!("charts/{}.png", c.file_stem);
+            let p = staging.path(&rel);
+            p.map(|p| (rel, p))
+        })
+        .collect::<Result<_>>()?;
+    charts
+        .par_iter()
+        .zip(paths.par_iter())
+        .try_for_each(|(c, (_, p))| charts::png(&c.chart, p))?;
+    for (c, (rel, _)) in charts.iter().zip(&paths) {
+        staging.record(rel)?;
+        staging.write(
+            &format!("charts/{}.svg", c.file_stem),
+            charts::svg(&c.chart)?.as_bytes(),
+        )?;
+    }
+    staging.write("quality/quarantine.csv", &quarantine_csv(problems)?)?;
+    staging.write("quality/summary.csv", &summary_csv(inputs, problems)?)?;
+    staging.write("quality/disclosure.csv", &disclosure_csv(table)?)?;
+    Ok(())
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::Internal(e.to_string());
+    w.write_record(header).map_err(err)?;
+    for r in rows {
+        w.write_record(&r).map_err(err)?;
+    }
+    w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn quarantine_csv(problems: &[Problem]) -> Result<Vec<u8>> {
+    csv_bytes(
+        &["source", "file", "row", "column", "value", "reason"],
+        problems.iter().map(|p| {
+            vec![
+                p.source.clone(),
+                p.file.clone(),
+                p.row.to_string(),
+                p.column.clone(),
+                neutralise(&p.value),
+                p.reason.clone(),
+            ]
+        }),
+    )
+}
+
+fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for i in inputs {
+        rows.push(vec![
+            i.source.clone(),
+            i.path.clone(),
+            "rows_read".into(),
+            String::new(),
+            String::new(),
+            i.rows_read.to_string(),
+        ]);
+        rows.push(vec![
+            i.source.clone(),
+            i.path.clone(),
+            "rows_accepted".into(),
+            String::new(),
+            String::new(),
+            i.rows_accepted.to_string(),
+        ]);
+        rows.push(vec![
+            i.source.clone(),
+            i.path.clone(),
+            "rows_quarantined".into(),
+            String::new(),
+            String::new(),
+            i.rows_rejected.to_string(),
+        ]);
+        let mut per: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for p in problems.iter().filter(|p| p.source == i.source) {
+            *per.entry((p.column.as_str(), p.reason.as_str()))
+                .or_default() += 1;
+        }
+        for ((column, reason), n) in per {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                "failures".into(),
+                column.to_string(),
+                reason.to_string(),
+                n.to_string(),
+            ]);
+        }
+    }
+    csv_bytes(
+        &["source", "file", "measure", "column", "check", "rows"],
+        rows.into_iter(),
+    )
+}
+
+fn disclosure_csv(table: &DisclosedTable) -> Result<Vec<u8>> {
+    csv_bytes(
+        &[
+            "table",
+            "cells",
+            "suppressed_primary",
+            "suppressed_secondary",
+            "rounded",
+        ],
+        table.audit().iter().map(|a| {
+            vec![
+                a.table.clone(),
+                a.cells.to_string(),
+                a.suppressed_primary.to_string(),
+                "0".into(),
+                a.rounded.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Stops spreadsheet programs from reading text from input data as a formula.
+pub fn neutralise(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}

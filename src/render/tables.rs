@@ -1,0 +1,197 @@
+//! The published indicator table in Fingertips long format (CSV with shorthand markers, Parquet
+//! with typed columns and nulls), built only from a [`DisclosedTable`].
+
+use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
+use crate::error::Result;
+use crate::indicators::period;
+use crate::pipeline::plan::Plan;
+use polars::prelude::*;
+
+pub const COLUMNS: [&str; 23] = [
+    "IndicatorID",
+    "IndicatorName",
+    "AreaCode",
+    "AreaName",
+    "AreaType",
+    "ParentCode",
+    "Sex",
+    "Age",
+    "CategoryType",
+    "Category",
+    "Timeperiod",
+    "TimeperiodSortable",
+    "Value",
+    "LowerCI95.0limit",
+    "UpperCI95.0limit",
+    "LowerCI99.8limit",
+    "UpperCI99.8limit",
+    "Count",
+    "Denominator",
+    "Valuenote",
+    "RecentTrend",
+    "ComparedtoEnglandvalueorpercentiles",
+    "ComparedtoRegionvalueorpercentiles",
+];
+
+/// Formats a number for CSV: whole numbers without decimals, others to 6 decimal places.
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn cell_text(c: Cell) -> String {
+    match c {
+        Cell::Value(v) => number(v),
+        other => other.marker().to_string(),
+    }
+}
+
+fn limit_text(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> String {
+    match (value, ci) {
+        (Cell::Value(_), Some((lo, hi))) => number(if lower { lo } else { hi }),
+        (Cell::Value(_), None) => "[x]".to_string(),
+        (other, _) => other.marker().to_string(),
+    }
+}
+
+/// Text fields of one row, shared by the CSV and Parquet writers.
+struct Labels {
+    id: String,
+    name: String,
+    code: String,
+    area: String,
+    area_type: &'static str,
+    parent: String,
+    category_type: &'static str,
+    category: String,
+    period: String,
+    sortable: i64,
+}
+
+fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
+    let ind = &plan.indicators[r.indicator];
+    let area = &table.areas()[r.area];
+    let (category_type, category) = match r.group {
+        Some(g) => ("Population group", plan.groups[g].label.clone()),
+        None => ("", String::new()),
+    };
+    Labels {
+        id: ind.id.clone(),
+        name: ind.name.clone(),
+        code: area.code.clone(),
+        area: area.name.clone(),
+        area_type: area.area_type(),
+        parent: area.parent_code.clone(),
+        category_type,
+        category,
+        period: period::label(plan.period, r.period),
+        sortable: period::sortable(plan.period, r.period),
+    }
+}
+
+pub const TREND: &str = "Cannot be calculated";
+
+/// The indicator table as CSV bytes.
+pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| crate::error::Error::Internal(e.to_string());
+    w.write_record(COLUMNS).map_err(err)?;
+    for r in table.rows() {
+        let l = labels(plan, table, r);
+        w.write_record([
+            l.id,
+            l.name,
+            l.code,
+            l.area,
+            l.area_type.to_string(),
+            l.parent,
+            "Persons".into(),
+            "All ages".into(),
+            l.category_type.to_string(),
+            l.category,
+            l.period,
+            l.sortable.to_string(),
+            cell_text(r.value),
+            limit_text(r.value, r.ci95, true),
+            limit_text(r.value, r.ci95, false),
+            limit_text(r.value, r.ci998, true),
+            limit_text(r.value, r.ci998, false),
+            cell_text(r.count),
+            cell_text(r.denominator),
+            r.note.clone(),
+            TREND.into(),
+            r.vs_total.label().into(),
+            r.vs_region.label().into(),
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| crate::error::Error::Internal(e.to_string()))
+}
+
+/// The indicator table as a typed frame (suppressed and missing numbers are null).
+pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame> {
+    let rows = table.rows();
+    let ls: Vec<Labels> = rows.iter().map(|r| labels(plan, table, r)).collect();
+    let text = |name: &str, f: &dyn Fn(usize) -> String| {
+        Column::new(name.into(), (0..rows.len()).map(f).collect::<Vec<String>>())
+    };
+    let num = |name: &str, f: &dyn Fn(&PublishedRow) -> Option<f64>| {
+        Column::new(
+            name.into(),
+            rows.iter().map(f).collect::<Vec<Option<f64>>>(),
+        )
+    };
+    let lim = |ci: Option<(f64, f64)>, v: Cell, lower: bool| {
+        v.value()
+            .and(ci)
+            .map(|(lo, hi)| if lower { lo } else { hi })
+    };
+    let columns = vec![
+        text("IndicatorID", &|i| ls[i].id.clone()),
+        text("IndicatorName", &|i| ls[i].name.clone()),
+        text("AreaCode", &|i| ls[i].code.clone()),
+        text("AreaName", &|i| ls[i].area.clone()),
+        text("AreaType", &|i| ls[i].area_type.to_string()),
+        text("ParentCode", &|i| ls[i].parent.clone()),
+        text("Sex", &|_| "Persons".into()),
+        text("Age", &|_| "All ages".into()),
+        text("CategoryType", &|i| ls[i].category_type.to_string()),
+        text("Category", &|i| ls[i].category.clone()),
+        text("Timeperiod", &|i| ls[i].period.clone()),
+        Column::new(
+            "TimeperiodSortable".into(),
+            ls.iter().map(|l| l.sortable).collect::<Vec<i64>>(),
+        ),
+        num("Value", &|r| r.value.value()),
+        num("LowerCI95.0limit", &|r| lim(r.ci95, r.value, true)),
+        num("UpperCI95.0limit", &|r| lim(r.ci95, r.value, false)),
+        num("LowerCI99.8limit", &|r| lim(r.ci998, r.value, true)),
+        num("UpperCI99.8limit", &|r| lim(r.ci998, r.value, false)),
+        num("Count", &|r| r.count.value()),
+        num("Denominator", &|r| r.denominator.value()),
+        text("Valuenote", &|i| rows[i].note.clone()),
+        text("RecentTrend", &|_| TREND.into()),
+        text("ComparedtoEnglandvalueorpercentiles", &|i| {
+            rows[i].vs_total.label().into()
+        }),
+        text("ComparedtoRegionvalueorpercentiles", &|i| {
+            rows[i].vs_region.label().into()
+        }),
+    ];
+    Ok(DataFrame::new(rows.len(), columns)?)
+}
+
+/// The frame as Parquet bytes (uncompressed statistics off, for byte-stable output).
+pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .with_compression(ParquetCompression::Zstd(None))
+        .set_parallel(false)
+        .finish(df)?;
+    Ok(buf)
+}

@@ -1,0 +1,631 @@
+//! Integration tests: run the real `jsna` binary in a temporary copy of the example pipeline.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jsna");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A temp folder holding `pipelines/example.toml` and `sample_data/` as in the repository.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Work {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+        fs::copy(
+            Path::new(ROOT).join("pipelines/example.toml"),
+            dir.path().join("pipelines/example.toml"),
+        )
+        .unwrap();
+        copy_dir(
+            &Path::new(ROOT).join("sample_data"),
+            &dir.path().join("sample_data"),
+        );
+        Work { dir }
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn jsna(&self, args: &[&str]) -> Output {
+        self.jsna_env(args, &[])
+    }
+    fn jsna_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        o.status.code(),
+        stderr(o)
+    );
+}
+
+/// Every file under `dir`, relative path → bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_string_lossy().to_string(),
+                    fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn manifest(w: &Work, dir: &str) -> serde_json::Value {
+    serde_json::from_str(&w.read(&format!("{dir}/manifest.json"))).unwrap()
+}
+
+#[test]
+fn example_run_writes_the_documented_outputs() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    for f in [
+        "indicators.csv",
+        "indicators.parquet",
+        "index.html",
+        "manifest.json",
+        "quality/quarantine.csv",
+        "quality/summary.csv",
+        "quality/disclosure.csv",
+        "charts/assessed_within_28_days.svg",
+        "charts/assessed_within_28_days.png",
+    ] {
+        assert!(w.path("reports/example").join(f).is_file(), "missing {f}");
+    }
+    let png = fs::read(w.path("reports/example/charts/assessed_within_28_days.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let csv = w.read("reports/example/indicators.csv");
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "IndicatorID,IndicatorName,AreaCode,AreaName,AreaType,ParentCode,Sex,Age,CategoryType,Category,Timeperiod,TimeperiodSortable,Value,LowerCI95.0limit,UpperCI95.0limit,LowerCI99.8limit,UpperCI99.8limit,Count,Denominator,Valuenote,RecentTrend,ComparedtoEnglandvalueorpercentiles,ComparedtoRegionvalueorpercentiles");
+    let rows = csv_rows(&csv);
+    // Every group, the reference groups included, has real values with both intervals.
+    for group in [
+        "UASC and former UASC care leavers",
+        "Women and girls seeking asylum or with refugee status",
+        "LGBT refugees and asylum seekers",
+        "Older refugees and asylum seekers (60+)",
+        "Potential victims of trafficking",
+        "All service users",
+        "Not subject to immigration control",
+    ] {
+        let with_values = rows
+            .iter()
+            .filter(|r| r["Category"] == group && r["Value"].parse::<f64>().is_ok())
+            .count();
+        assert!(with_values > 0, "no published value for {group}");
+        let r = rows
+            .iter()
+            .find(|r| r["Category"] == group && r["Value"].parse::<f64>().is_ok())
+            .unwrap();
+        let num = |k: &str| r[k].parse::<f64>().unwrap();
+        assert!(
+            num("LowerCI99.8limit") <= num("LowerCI95.0limit")
+                && num("LowerCI95.0limit") <= num("Value")
+        );
+        assert!(
+            num("Value") <= num("UpperCI95.0limit")
+                && num("UpperCI95.0limit") <= num("UpperCI99.8limit")
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r["IndicatorID"] == "asylum_support_rate" && r["Value"].parse::<f64>().is_ok()));
+}
+
+#[test]
+fn no_published_count_is_between_one_and_seven_and_counts_are_rounded() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let mut suppressed = 0;
+    for r in &rows {
+        for col in ["Count", "Denominator"] {
+            match r[col].parse::<f64>() {
+                Ok(v) if r["IndicatorID"] == "asylum_support_rate" && col == "Denominator" => {
+                    assert!(v > 0.0)
+                }
+                Ok(v) => {
+                    assert!(v == 0.0 || v > 7.0, "{col} {v} published in {r:?}");
+                    assert_eq!(v % 5.0, 0.0, "{col} {v} not rounded to 5");
+                }
+                Err(_) => {
+                    assert!(
+                        ["[c]", "[x]"].contains(&r[col].as_str()),
+                        "{col} holds {:?}",
+                        r[col]
+                    );
+                    suppressed += (r[col] == "[c]") as usize;
+                }
+            }
+        }
+        if r["Count"] == "[c]" {
+            assert_eq!(r["Value"], "[c]");
+            assert_eq!(r["LowerCI95.0limit"], "[c]");
+            assert_eq!(r["ComparedtoEnglandvalueorpercentiles"], "Not compared");
+        }
+    }
+    assert!(
+        suppressed > 0,
+        "the sample has small numbers; some cells must be suppressed"
+    );
+    let html = w.read("reports/example/index.html");
+    assert!(html.contains("[c]"));
+}
+
+#[test]
+fn manifest_records_inputs_outputs_and_row_accounting() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let m = manifest(&w, "reports/example");
+    assert_eq!(m["program"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(m["pipeline"]["sha256"].as_str().unwrap().len(), 64);
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 4);
+    for i in inputs {
+        let (read, acc, rej) = (
+            i["rows_read"].as_u64().unwrap(),
+            i["rows_accepted"].as_u64().unwrap(),
+            i["rows_rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, acc + rej, "{i}");
+        assert_eq!(i["sha256"].as_str().unwrap().len(), 64);
+    }
+    let records = inputs.iter().find(|i| i["source"] == "records").unwrap();
+    assert_eq!(records["rows_read"], 40000);
+    let quarantined = csv_rows(&w.read("reports/example/quality/quarantine.csv"));
+    let distinct: std::collections::BTreeSet<&str> =
+        quarantined.iter().map(|r| r["row"].as_str()).collect();
+    assert_eq!(
+        distinct.len() as u64,
+        records["rows_rejected"].as_u64().unwrap()
+    );
+    assert!(
+        !distinct.is_empty(),
+        "the sample data carries deliberate faults"
+    );
+    // Every output is listed with its hash, and the hashes are right.
+    let outputs = m["outputs"].as_array().unwrap();
+    assert!(outputs.len() >= 9);
+    for o in outputs {
+        let bytes = fs::read(w.path("reports/example").join(o["path"].as_str().unwrap())).unwrap();
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(o["sha256"].as_str().unwrap(), hex);
+    }
+}
+
+#[test]
+fn identical_inputs_give_byte_identical_outputs_whatever_the_thread_count() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "a"]));
+    ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "b"]));
+    ok(&w.jsna_env(
+        &["run", "pipelines/example.toml", "--out", "c"],
+        &[("RAYON_NUM_THREADS", "1"), ("POLARS_MAX_THREADS", "1")],
+    ));
+    let (a, b, c) = (tree(&w.path("a")), tree(&w.path("b")), tree(&w.path("c")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        if name == "manifest.json" {
+            continue;
+        }
+        assert!(bytes == &b[name], "{name} differs between two runs");
+        assert!(bytes == &c[name], "{name} differs with one thread");
+    }
+    let strip = |dir: &str| {
+        let mut m = manifest(&w, dir);
+        m.as_object_mut().unwrap().remove("not_reproducible");
+        m
+    };
+    assert_eq!(strip("a"), strip("b"));
+    assert_eq!(strip("a"), strip("c"));
+}
+
+#[test]
+fn source_date_epoch_makes_the_manifest_byte_identical_too() {
+    let w = Work::new();
+    ok(&w.jsna_env(
+        &["run", "pipelines/example.toml", "--out", "a"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    ));
+    ok(&w.jsna_env(
+        &["run", "pipelines/example.toml", "--out", "b"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    ));
+    let m = w.read("a/manifest.json");
+    assert!(m.contains("\"generated_at\": \"2023-11-14T22:13:20Z\""));
+    // Stage timings differ from run to run; everything else is identical.
+    let strip = |dir: &str| {
+        let mut v = manifest(&w, dir);
+        v["not_reproducible"]
+            .as_object_mut()
+            .unwrap()
+            .remove("stage_seconds");
+        v
+    };
+    assert_eq!(strip("a"), strip("b"));
+}
+
+#[test]
+fn a_broken_pipeline_file_names_the_line_and_lists_valid_keys() {
+    let w = Work::new();
+    let text = w.read("pipelines/example.toml").replace(
+        "period = \"financial_year\"",
+        "period = \"financial_year\"\ncolour = \"blue\"",
+    );
+    w.write("pipelines/broken.toml", &text);
+    let o = w.jsna(&["run", "pipelines/broken.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("pipelines/broken.toml:7:1"), "{err}");
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    assert!(
+        err.contains("expected one of") && err.contains("`indicators`"),
+        "{err}"
+    );
+    assert!(err.contains("^^^"), "{err}");
+
+    let syntax = w
+        .read("pipelines/example.toml")
+        .replace("name = \"example\"", "name = \"example");
+    w.write("pipelines/syntax.toml", &syntax);
+    let o = w.jsna(&["validate", "pipelines/syntax.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("pipelines/syntax.toml:4:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once_with_its_line() {
+    let w = Work::new();
+    let text = w
+        .read("pipelines/example.toml")
+        .replace("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
+        .replace(
+            "method = \"proportion\"\ndenominator = \"interpreter_needed = 'Y'\"",
+            "method = \"wilsn\"\ndenominator = \"interpreter_needed = 'Y'\"",
+        )
+        .replace("groups = [\"uasc\"]", "groups = [\"usac\"]");
+    w.write("pipelines/bad.toml", &text);
+    let o = w.jsna(&["validate", "pipelines/bad.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("unknown variant `wilsn`, expected `proportion` or `rate`"),
+        "{err}"
+    );
+
+    let text = w
+        .read("pipelines/example.toml")
+        .replace("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
+        .replace("groups = [\"uasc\"]", "groups = [\"usac\"]");
+    w.write("pipelines/bad.toml", &text);
+    let err = stderr(&w.jsna(&["validate", "pipelines/bad.toml"]));
+    assert!(
+        err.contains("pipelines/bad.toml:29:10: filter 'uasc_flag = 'Y''"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown group 'usac'; expected one of: uasc, women"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_input_file_exits_2_naming_it_and_leaves_the_old_report_alone() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let before = tree(&w.path("reports/example"));
+    fs::remove_file(w.path("sample_data/population.csv")).unwrap();
+    let o = w.jsna(&["run", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("sample_data/population.csv"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        before,
+        tree(&w.path("reports/example")),
+        "a failed run changed the published report"
+    );
+    let leftovers: Vec<_> = fs::read_dir(w.path("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "staging folders left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn validate_passes_the_example_and_fails_a_source_with_too_many_bad_rows() {
+    let w = Work::new();
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    ok(&o);
+    assert!(stderr(&o).contains("quarantined"), "{}", stderr(&o));
+    // Break the referral date of one row in ten.
+    let text = w.read("sample_data/records.csv");
+    let broken: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i > 0 && i % 10 == 0 {
+                l.replacen(",20", ",31/02/20", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    w.write("sample_data/records.csv", &(broken.join("\n") + "\n"));
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("more than the 5% allowed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("column \"referral_date\": \"31/02/20"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        w.jsna(&["run", "pipelines/example.toml"]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn list_shows_sources_groups_and_indicators() {
+    let w = Work::new();
+    let o = w.jsna(&["list", "pipelines/example.toml"]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for s in [
+        "records",
+        "asylum_support",
+        "women",
+        "trafficking",
+        "(reference)",
+        "assessed_within_28_days",
+        "groups: uasc",
+    ] {
+        assert!(out.contains(s), "missing {s} in\n{out}");
+    }
+}
+
+#[test]
+fn sample_data_is_deterministic_and_matches_the_committed_files() {
+    let w = Work::new();
+    ok(&w.jsna(&["sample-data", "--out", "gen1"]));
+    ok(&w.jsna_env(
+        &["sample-data", "--out", "gen2"],
+        &[("RAYON_NUM_THREADS", "1")],
+    ));
+    let (a, b) = (tree(&w.path("gen1")), tree(&w.path("gen2")));
+    assert_eq!(a, b);
+    let committed = tree(&Path::new(ROOT).join("sample_data"));
+    for (name, bytes) in &a {
+        assert!(
+            committed.get(name) == Some(bytes),
+            "sample_data/{name} differs from `jsna sample-data` output; regenerate it"
+        );
+    }
+    let o = w.jsna(&["sample-data", "--out", "x", "--areas", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--areas must be between 1 and 296"));
+}
+
+#[test]
+fn text_from_input_data_is_escaped_in_the_report() {
+    let w = Work::new();
+    let lookup = w
+        .read("sample_data/area_lookup.csv")
+        .replace("Birmingham", "<script>alert(1)</script>Birmingham");
+    w.write("sample_data/area_lookup.csv", &lookup);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let html = w.read("reports/example/index.html");
+    assert!(!html.contains("<script>"), "raw script tag in the report");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;Birmingham"));
+}
+
+fn value(
+    rows: &[BTreeMap<String, String>],
+    ind: &str,
+    group_prefix: &str,
+    area_type: &str,
+    period: &str,
+    col: &str,
+) -> f64 {
+    let r = rows
+        .iter()
+        .find(|r| {
+            r["IndicatorID"] == ind
+                && r["Category"].starts_with(group_prefix)
+                && r["AreaType"] == area_type
+                && r["Timeperiod"] == period
+        })
+        .unwrap_or_else(|| panic!("no row {ind} {group_prefix} {area_type} {period}"));
+    r[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} of {ind} {group_prefix} is {:?}", r[col]))
+}
+
+#[test]
+fn the_inequalities_built_into_the_sample_are_found_and_a_group_without_one_is_similar() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let latest = "2023/24";
+    let reference = |ind: &str| value(&rows, ind, "Not subject", "England", latest, "Value");
+    // Significantly below the reference group: its value is above the group's upper 95% limit.
+    for (ind, group) in [
+        ("assessed_within_28_days", "Women"),
+        ("interpreter_provided", "Potential victims"),
+        ("service_after_assessment", "Older"),
+    ] {
+        let upper = value(&rows, ind, group, "England", latest, "UpperCI95.0limit");
+        assert!(
+            upper < reference(ind),
+            "{group} {ind}: upper {upper} not below {}",
+            reference(ind)
+        );
+    }
+    let lower = value(
+        &rows,
+        "mental_health_need",
+        "LGBT",
+        "England",
+        latest,
+        "LowerCI95.0limit",
+    );
+    assert!(lower > reference("mental_health_need"));
+    // The area-specific findings, in every period.
+    for area in ["Manchester", "Nottingham", "Portsmouth"] {
+        for r in rows.iter().filter(|r| {
+            r["IndicatorID"] == "assessed_within_28_days"
+                && r["Category"].starts_with("Women")
+                && r["AreaName"] == area
+        }) {
+            assert_eq!(
+                r["ComparedtoEnglandvalueorpercentiles"], "Worse",
+                "{area} {}",
+                r["Timeperiod"]
+            );
+        }
+    }
+    for area in ["Leeds", "Newham"] {
+        let worse = rows
+            .iter()
+            .filter(|r| {
+                r["IndicatorID"] == "pathway_plan"
+                    && r["AreaName"] == area
+                    && r["ComparedtoEnglandvalueorpercentiles"] == "Worse"
+            })
+            .count();
+        assert!(
+            worse >= 2,
+            "{area}: pathway plans worse in {worse} of 3 years"
+        );
+    }
+    // UASC have no built-in access gap: the reference value lies inside their interval.
+    for ind in [
+        "assessed_within_28_days",
+        "interpreter_provided",
+        "service_after_assessment",
+    ] {
+        let lo = value(&rows, ind, "UASC", "England", latest, "LowerCI95.0limit");
+        let hi = value(&rows, ind, "UASC", "England", latest, "UpperCI95.0limit");
+        assert!(
+            lo <= reference(ind) && reference(ind) <= hi,
+            "UASC {ind}: {lo}..{hi} vs {}",
+            reference(ind)
+        );
+    }
+    let html = w.read("reports/example/index.html");
+    assert!(html.contains(
+        "Women and girls seeking asylum or with refugee status: referrals assessed within 28 days"
+    ));
+    assert!(html.contains("worse than not subject to immigration control"));
+}
+
+#[test]
+fn an_indicator_added_by_toml_alone_is_computed_and_reported() {
+    let w = Work::new();
+    // The worked example of pipelines/README.md, verbatim.
+    let readme = fs::read_to_string(Path::new(ROOT).join("pipelines/README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[[indicators]]\nid = \"advocacy_offered\"")
+        .expect("worked example in pipelines/README.md");
+    let block = &readme[start + 8..];
+    let block = &block[..block.find("```").unwrap()];
+    let text = w
+        .read("pipelines/example.toml")
+        .replace("[disclosure]", &format!("{block}\n[disclosure]"));
+    w.write("pipelines/extended.toml", &text);
+    ok(&w.jsna(&["run", "pipelines/extended.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let added: Vec<_> = rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == "advocacy_offered")
+        .collect();
+    assert!(added.len() > 100);
+    assert!(added
+        .iter()
+        .any(|r| r["Category"] == "Potential victims of trafficking"
+            && r["Value"].parse::<f64>().is_ok()));
+    assert!(w
+        .path("reports/example/charts/advocacy_offered.png")
+        .is_file());
+    assert!(w
+        .read("reports/example/index.html")
+        .contains("id=\"advocacy_offered\""));
+}
