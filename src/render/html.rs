@@ -328,8 +328,8 @@ fn key_message(
     let ref_label = plan.groups[reference?].label.to_lowercase();
     let ref_value = ref_value?;
     let verdict = match compared {
-        Comparison::Better => "better than",
-        Comparison::Worse => "worse than",
+        Comparison::Better | Comparison::Best => "better than",
+        Comparison::Worse | Comparison::Worst => "worse than",
         Comparison::Higher => "higher than",
         Comparison::Lower => "lower than",
         Comparison::Similar => "similar to",

@@ -19,9 +19,13 @@ pub enum Polarity {
 /// The outcome of comparing an area's value with a benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Comparison {
+    /// Better at 99.8% (two-level comparison only).
+    Best,
     Better,
     Similar,
     Worse,
+    /// Worse at 99.8% (two-level comparison only).
+    Worst,
     Higher,
     Lower,
     NotCompared,
@@ -31,9 +35,11 @@ impl Comparison {
     /// The label Fingertips prints.
     pub fn label(self) -> &'static str {
         match self {
+            Comparison::Best => "Best",
             Comparison::Better => "Better",
             Comparison::Similar => "Similar",
             Comparison::Worse => "Worse",
+            Comparison::Worst => "Worst",
             Comparison::Higher => "Higher",
             Comparison::Lower => "Lower",
             Comparison::NotCompared => "Not compared",
@@ -43,9 +49,11 @@ impl Comparison {
     /// The Fingertips colour for the label.
     pub fn colour(self) -> &'static str {
         match self {
+            Comparison::Best => "#3C8A2E",
             Comparison::Better => "#92D050",
             Comparison::Similar => "#FFC000",
             Comparison::Worse => "#C00000",
+            Comparison::Worst => "#7A0000",
             Comparison::Higher => "#C2CCFF",
             Comparison::Lower => "#5555E6",
             Comparison::NotCompared => "#C9C9C9",
@@ -81,5 +89,24 @@ pub fn compare_to_benchmark(
         (Polarity::HighIsGood, false) | (Polarity::LowIsGood, true) => Comparison::Worse,
         (_, true) => Comparison::Higher,
         (_, false) => Comparison::Lower,
+    }
+}
+
+/// Two-level comparison: outside the 99.8% interval gives Best/Worst (Higher/Lower without a
+/// direction), outside only the 95% interval Better/Worse, inside the 95% interval Similar.
+pub fn compare_two_level(
+    ci95: Option<(f64, f64)>,
+    ci998: Option<(f64, f64)>,
+    benchmark: Option<f64>,
+    polarity: Polarity,
+) -> Comparison {
+    let first = compare_to_benchmark(ci95, benchmark, polarity);
+    if matches!(first, Comparison::Similar | Comparison::NotCompared) {
+        return first;
+    }
+    match (first, compare_to_benchmark(ci998, benchmark, polarity)) {
+        (Comparison::Better, Comparison::Better) => Comparison::Best,
+        (Comparison::Worse, Comparison::Worse) => Comparison::Worst,
+        (label, _) => label,
     }
 }

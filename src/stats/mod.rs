@@ -4,15 +4,26 @@
 //! `[0.9, 1)` and returns a [`Estimate`] (value with lower and upper limits). The tests in this
 //! module reproduce `tests/fixtures/reference/indicator_reference_values.csv`.
 
+mod averages;
 mod compare;
 mod dist;
+pub mod dsr;
+pub mod funnel;
+mod isr;
 mod proportion;
+pub mod quantile;
 mod rate;
+mod ratio;
+pub mod trend;
 
-pub use compare::{compare_to_benchmark, Comparison, Polarity};
+pub use averages::{mean, median};
+pub use compare::{compare_to_benchmark, compare_two_level, Comparison, Polarity};
 pub use dist::{chi_square_quantile, z_two_sided};
+pub use dsr::{dsr, DsrBand, ESP2013};
+pub use isr::{expected, isr_rate, isr_ratio};
 pub use proportion::wilson;
 pub use rate::{byar_limits, exact_poisson_limits, poisson_count_limits, rate};
+pub use ratio::{proportion_difference, proportion_ratio, rate_ratio};
 
 /// The two confidence levels every published indicator carries.
 pub const LEVELS: [f64; 2] = [0.95, 0.998];
@@ -38,6 +49,8 @@ pub enum StatsError {
     Confidence(f64),
     #[error("value {0} is not a finite number")]
     NotFinite(f64),
+    #[error("needs at least {needed} values, got {got}")]
+    TooFewValues { needed: usize, got: usize },
 }
 
 pub(crate) fn check_confidence(confidence: f64) -> Result<(), StatsError> {
@@ -66,3 +79,6 @@ pub(crate) fn check_counts(x: f64, n: f64) -> Result<(), StatsError> {
 
 #[cfg(test)]
 mod reference_tests;
+
+#[cfg(test)]
+mod method_tests;

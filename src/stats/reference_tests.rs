@@ -9,20 +9,7 @@ use std::collections::BTreeMap;
 const REFERENCE: &str =
     include_str!("../../tests/fixtures/reference/indicator_reference_values.csv");
 
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "dsr_dobson_per_100000",
-    "dsr_dobson_nonindependent_per_100000",
-    "isr_ratio_byars_x100",
-    "isr_ratio_exact_x100",
-    "mean_student_t",
-    "funnel_limit_proportion_pct",
-    "funnel_significance_proportion",
-    "funnel_significance_ratio",
-    "quantile_deciles_inverted",
-    "quantile_quintiles_ties",
-    "quantile_too_few_areas",
-    "fingertips_compare_two_ci",
-];
+const NOT_YET_IMPLEMENTED: &[&str] = &[];
 
 struct Row {
     method: String,
@@ -80,6 +67,64 @@ fn close(actual: f64, expected: &str, what: &str) {
         (actual - expected).abs() <= tol.max(1e-12),
         "{what}: got {actual}, expected {expected}"
     );
+}
+
+fn close_tol(actual: f64, expected: &str, rel: f64, what: &str) {
+    let expected: f64 = expected.parse().unwrap();
+    assert!(
+        (actual - expected).abs() <= rel * expected.abs().max(1e-9),
+        "{what}: got {actual}, expected {expected}"
+    );
+}
+
+fn list(s: &str) -> Vec<f64> {
+    s.split('|').map(|v| v.trim().parse().unwrap()).collect()
+}
+
+const DSR_POPS: &str = "5000|5200|5400|5600|6000|6200|6400|6600|6800|7000|7000|6800|6400|6000|5400|4600|3400|2000|1200";
+const DSR_COUNTS: &str = "1|0|0|1|2|2|3|3|4|5|6|8|10|12|15|18|20|22|25";
+
+fn check_dsr(row: &Row, p: &BTreeMap<String, String>) {
+    let pops = list(DSR_POPS);
+    let mut counts = list(DSR_COUNTS);
+    let mut squared = counts.clone();
+    if row.inputs.contains("count in band 0-4 is NA") {
+        counts[0] = 0.0;
+        squared[0] = 0.0;
+    } else if row.inputs.contains("counts 0 except") {
+        counts = vec![0.0; 19];
+        counts[16] = 2.0;
+        counts[17] = 3.0;
+        counts[18] = 4.0;
+        squared = counts.clone();
+    } else if let Some(two) = p.get("individuals with 2 events per band") {
+        // A person with 2 events adds 2 to the count and 4 to the sum of squared frequencies.
+        for (i, t) in list(two).iter().enumerate() {
+            squared[i] = counts[i] + 2.0 * t;
+        }
+    } else {
+        assert!(
+            p.contains_key("counts"),
+            "unexpected dsr row {}",
+            row.inputs
+        );
+        assert_eq!(list(&p["counts"]), counts);
+        assert_eq!(list(&p["pops"]), pops);
+    }
+    let bands: Vec<DsrBand> = (0..19)
+        .map(|i| DsrBand {
+            count: counts[i],
+            population: pops[i],
+            standard: ESP2013[i].1,
+            count_squared: squared[i],
+        })
+        .collect();
+    let got = dsr(&bands, confidence(&row.confidence), 100000.0).unwrap();
+    if row.value == "NA" {
+        assert!(got.is_none(), "total under 10 must not be published");
+    } else {
+        check_estimate(got.unwrap(), row);
+    }
 }
 
 fn check_estimate(e: Estimate, row: &Row) {
@@ -153,12 +198,141 @@ fn every_reference_row_is_reproduced_or_listed_as_pending() {
                     "chi-square critical",
                 );
             }
+            "dsr_dobson_per_100000" | "dsr_dobson_nonindependent_per_100000" => check_dsr(&row, &p),
+            "isr_ratio_byars_x100" | "isr_ratio_exact_x100" => {
+                let bands: Vec<(f64, f64, f64)> = [
+                    (2000.0, 100.0, 100000.0),
+                    (1500.0, 300.0, 60000.0),
+                    (1000.0, 900.0, 30000.0),
+                ]
+                .to_vec();
+                let e = expected(&bands).unwrap();
+                close(e, &p["expected"], "expected");
+                let obs: f64 = list(&p["obs"]).iter().sum();
+                close(obs, &p["observed"], "observed");
+                check_estimate(
+                    isr_ratio(obs, e, confidence(&row.confidence), 100.0).unwrap(),
+                    &row,
+                );
+            }
+            "mean_student_t" => {
+                check_estimate(
+                    mean(&list(&p["values"]), confidence(&row.confidence)).unwrap(),
+                    &row,
+                );
+            }
+            "funnel_limit_proportion_pct" => {
+                let (lo, hi) = funnel::proportion_limits(
+                    num(&p, "average"),
+                    num(&p, "population"),
+                    confidence(&row.confidence),
+                )
+                .unwrap();
+                close(num(&p, "average") * 100.0, &row.value, "funnel average");
+                close_tol(lo * 100.0, &row.lower, 1e-5, "funnel lower");
+                close_tol(hi * 100.0, &row.upper, 1e-5, "funnel upper");
+            }
+            "funnel_significance_proportion" => {
+                let all: Vec<(f64, f64)> = rows()
+                    .iter()
+                    .filter(|r| r.method == "funnel_significance_proportion")
+                    .map(|r| {
+                        let q = params(&r.inputs);
+                        (num(&q, "x"), num(&q, "n"))
+                    })
+                    .collect();
+                let average =
+                    all.iter().map(|a| a.0).sum::<f64>() / all.iter().map(|a| a.1).sum::<f64>();
+                assert!((average - 0.75099613).abs() < 1e-8);
+                let (x, n) = (num(&p, "x"), num(&p, "n"));
+                let l95 = funnel::proportion_limits(average, n, 0.95).unwrap();
+                let l998 = funnel::proportion_limits(average, n, 0.998).unwrap();
+                close_tol(l998.0, &row.lower, 1e-5, "funnel 99.8 lower");
+                close_tol(l998.1, &row.upper, 1e-5, "funnel 99.8 upper");
+                assert_eq!(
+                    funnel::significance(x / n, l95, l998).label(),
+                    row.value,
+                    "{}",
+                    row.inputs
+                );
+            }
+            "funnel_significance_ratio" => {
+                let (o, e) = (num(&p, "observed"), num(&p, "expected"));
+                let ci = isr_ratio(o, e, 0.95, 1.0).unwrap();
+                close(ci.lower, &row.lower, "ratio lower");
+                close(ci.upper, &row.upper, "ratio upper");
+                assert_eq!(
+                    funnel::ratio_significance(o, e).unwrap().label(),
+                    row.value,
+                    "{}",
+                    row.inputs
+                );
+            }
+            "quantile_deciles_inverted" | "quantile_quintiles_ties" | "quantile_too_few_areas" => {
+                let raw = &p["values"];
+                let values: Vec<Option<f64>> = match raw.split_once("..") {
+                    Some((a, b)) => (a.parse::<i32>().unwrap()..=b.parse::<i32>().unwrap())
+                        .map(|v| Some(v as f64))
+                        .collect(),
+                    None => list(raw).into_iter().map(Some).collect(),
+                };
+                let invert = p
+                    .get("invert")
+                    .map(|v| v.starts_with("TRUE"))
+                    .unwrap_or(false);
+                let got = quantile::quantiles(&values, num(&p, "nquantiles") as u32, invert);
+                if row.value.starts_with("NA") {
+                    assert!(got.iter().all(Option::is_none));
+                } else {
+                    let want: Vec<Option<u32>> = row
+                        .value
+                        .split('|')
+                        .map(|v| Some(v.parse().unwrap()))
+                        .collect();
+                    assert_eq!(got, want, "{}", row.inputs);
+                }
+            }
+            "fingertips_compare_two_ci" => {
+                let (x, n, bench) = (num(&p, "x"), num(&p, "n"), num(&p, "benchmark"));
+                let a = wilson(x, n, 0.95, 1.0).unwrap();
+                let b = wilson(x, n, 0.998, 1.0).unwrap();
+                close(a.lower, &row.lower, "two-level lower");
+                close(a.upper, &row.upper, "two-level upper");
+                let given = p["ci99.8"]
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>();
+                close_tol(b.lower, &given[0], 1e-5, "99.8 lower");
+                close_tol(b.upper, &given[1], 1e-5, "99.8 upper");
+                let high = compare_two_level(
+                    Some((a.lower, a.upper)),
+                    Some((b.lower, b.upper)),
+                    Some(bench),
+                    Polarity::HighIsGood,
+                );
+                let low = compare_two_level(
+                    Some((a.lower, a.upper)),
+                    Some((b.lower, b.upper)),
+                    Some(bench),
+                    Polarity::LowIsGood,
+                );
+                let expected = match row.value.as_str() {
+                    v if v.starts_with("Higher at 99.8%") => (Comparison::Best, Comparison::Worst),
+                    v if v.starts_with("Higher at 95% only") => {
+                        (Comparison::Better, Comparison::Worse)
+                    }
+                    "Similar" => (Comparison::Similar, Comparison::Similar),
+                    other => panic!("unknown expectation {other}"),
+                };
+                assert_eq!((high, low), expected, "{}", row.inputs);
+            }
             other if NOT_YET_IMPLEMENTED.contains(&other) => continue,
             other => panic!("reference method {other} is neither checked nor listed as pending"),
         }
         checked += 1;
     }
-    assert_eq!(checked, 39, "number of reference rows checked");
+    assert_eq!(checked, 66, "number of reference rows checked");
 }
 
 #[test]

@@ -1,0 +1,66 @@
+//! Means (Student's t interval) and medians (distribution-free interval from order statistics).
+
+use super::{check_confidence, Estimate, StatsError};
+use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
+
+fn finite(values: &[f64]) -> Result<(), StatsError> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(StatsError::NotFinite(*v)),
+        None => Ok(()),
+    }
+}
+
+/// Mean with a Student's t interval; needs at least two values.
+pub fn mean(values: &[f64], confidence: f64) -> Result<Estimate, StatsError> {
+    check_confidence(confidence)?;
+    finite(values)?;
+    let n = values.len() as f64;
+    if values.len() < 2 {
+        return Err(StatsError::TooFewValues {
+            needed: 2,
+            got: values.len(),
+        });
+    }
+    let m = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let t = StudentsT::new(0.0, 1.0, n - 1.0).expect("positive degrees of freedom");
+    let half = t.inverse_cdf(1.0 - (1.0 - confidence) / 2.0) * sd / n.sqrt();
+    Ok(Estimate {
+        value: m,
+        lower: m - half,
+        upper: m + half,
+    })
+}
+
+/// Median with the distribution-free interval: the order statistics `x(k)` and `x(n−k+1)` for the
+/// largest `k` with P(Binomial(n, ½) ≤ k−1) ≤ α/2. `Ok(None)` when n is too small for any `k`.
+pub fn median(values: &[f64], confidence: f64) -> Result<Option<Estimate>, StatsError> {
+    check_confidence(confidence)?;
+    finite(values)?;
+    if values.is_empty() {
+        return Err(StatsError::TooFewValues { needed: 1, got: 0 });
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let value = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    let binomial = Binomial::new(0.5, n as u64).expect("valid binomial");
+    let alpha = 1.0 - confidence;
+    let mut k = 0usize;
+    while k < n / 2 && binomial.cdf(k as u64) <= alpha / 2.0 {
+        k += 1;
+    }
+    // k is now the largest rank with P(X ≤ k−1) ≤ α/2.
+    if k == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Estimate {
+        value,
+        lower: v[k - 1],
+        upper: v[n - k],
+    }))
+}
