@@ -37,6 +37,11 @@ pub enum Command {
         /// The pipeline file (TOML).
         pipeline: PathBuf,
     },
+    /// Compute a statistic over your own table (CSV or Parquet), like PHEindicatormethods.
+    ///
+    /// Writes the group columns, numerator, denominator, value, lower95_0cl, upper95_0cl,
+    /// lower99_8cl, upper99_8cl, statistic and method. See docs/methods.md.
+    Calc(Box<CalcArgs>),
     /// Generate deterministic synthetic sample data.
     SampleData {
         /// Folder to write into (created if missing).
@@ -55,4 +60,55 @@ pub enum Command {
         #[arg(long, default_value_t = 20240331)]
         seed: u64,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CalcArgs {
+    /// The method.
+    #[arg(value_enum)]
+    pub method: crate::calc::CalcMethod,
+    /// Input table: .csv, .tsv or .parquet.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output table: .csv or .parquet.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Column of counts (events, numerators, observed).
+    #[arg(long, default_value = "numerator")]
+    pub numerator: String,
+    /// Column of denominators (totals, populations).
+    #[arg(long, default_value = "denominator")]
+    pub denominator: String,
+    /// Columns to aggregate by, comma-separated. Without it, proportion and rate give one row per
+    /// input row and the other methods treat the whole table as one group.
+    #[arg(long, value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// Confidence levels, comma-separated, each in [0.9, 1).
+    #[arg(long, value_delimiter = ',', default_value = "0.95,0.998")]
+    pub confidence: Vec<f64>,
+    /// Multiplier (default: proportion 1, rate/dsr/israte 100000, isr 100).
+    #[arg(long)]
+    pub multiplier: Option<f64>,
+    /// What to do with bad rows: fail (report them, exit 1) or na (write NA for them).
+    #[arg(long, value_enum, default_value = "fail")]
+    pub on_error: crate::calc::OnError,
+    /// dsr: the age-band column, holding the standard's band labels (ESP2013: 0-4 … 90+).
+    #[arg(long, default_value = "age_band")]
+    pub age_band: String,
+    /// dsr: a standard population table with columns band, population (default ESP2013).
+    #[arg(long)]
+    pub standard: Option<PathBuf>,
+    /// dsr: events are not independent; this column gives each row's events per person, and
+    /// the numerator counts people.
+    #[arg(long)]
+    pub frequency: Option<String>,
+    /// isr/israte: reference events per band.
+    #[arg(long, default_value = "ref_numerator")]
+    pub ref_numerator: String,
+    /// isr/israte: reference population per band.
+    #[arg(long, default_value = "ref_denominator")]
+    pub ref_denominator: String,
+    /// mean/median: the column of values.
+    #[arg(long, default_value = "value")]
+    pub value: String,
 }

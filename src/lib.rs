@@ -15,6 +15,7 @@
 //! assert!((e.lower - 2.154367915).abs() < 1e-6);
 //! ```
 
+pub mod calc;
 pub mod cli;
 pub mod cmd;
 pub mod disclosure;

@@ -8,6 +8,7 @@ fn main() {
         Command::Run { pipeline, out } => cmd::run::run(pipeline, out.as_deref(), cli.quiet),
         Command::Validate { pipeline } => cmd::validate::run(pipeline, cli.quiet),
         Command::List { pipeline } => cmd::list::run(pipeline),
+        Command::Calc(args) => cmd::calc::run(args, cli.quiet),
         Command::SampleData {
             out,
             areas,

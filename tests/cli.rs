@@ -629,3 +629,436 @@ fn an_indicator_added_by_toml_alone_is_computed_and_reported() {
         .read("reports/example/index.html")
         .contains("id=\"advocacy_offered\""));
 }
+
+// ---- jsna calc -------------------------------------------------------------------------------
+
+fn calc_rows(w: &Work, args: &[&str]) -> Vec<BTreeMap<String, String>> {
+    ok(&w.jsna(args));
+    let out = args
+        .iter()
+        .position(|a| *a == "--output")
+        .map(|i| args[i + 1])
+        .unwrap();
+    csv_rows(&w.read(out))
+}
+
+fn near(got: &str, want: f64) {
+    let g: f64 = got
+        .parse()
+        .unwrap_or_else(|_| panic!("{got:?} is not a number"));
+    assert!(
+        (g - want).abs() <= 1e-6 * want.abs().max(1e-9),
+        "got {g}, want {want}"
+    );
+}
+
+const ESP_BANDS: [&str; 19] = [
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
+    "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+];
+const POPS: [u32; 19] = [
+    5000, 5200, 5400, 5600, 6000, 6200, 6400, 6600, 6800, 7000, 7000, 6800, 6400, 6000, 5400, 4600,
+    3400, 2000, 1200,
+];
+const COUNTS: [u32; 19] = [
+    1, 0, 0, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 22, 25,
+];
+
+#[test]
+fn calc_reproduces_the_reference_values_for_every_method() {
+    let w = Work::new();
+    w.write(
+        "p.csv",
+        "area,numerator,denominator\nA,5,100\nB,0,100\nC,100,100\nD,1045,5000\n",
+    );
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "proportion",
+            "--input",
+            "p.csv",
+            "--output",
+            "p.out.csv",
+        ],
+    );
+    near(&rows[0]["lower95_0cl"], 0.02154367915);
+    near(&rows[0]["upper99_8cl"], 0.1645885228);
+    assert_eq!(rows[1]["lower95_0cl"], "0.0");
+    near(&rows[2]["upper95_0cl"], 1.0);
+    near(&rows[3]["lower99_8cl"], 0.191793818);
+    assert_eq!(rows[3]["statistic"], "proportion of 1");
+    assert_eq!(rows[3]["row"], "5", "row numbers count the header as row 1");
+
+    w.write(
+        "r.csv",
+        "g,numerator,denominator\na,0,100000\nb,1,50000\nb,2,50000\nc,9,100000\nd,1045,100000\n",
+    );
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "rate",
+            "--input",
+            "r.csv",
+            "--output",
+            "r.out.csv",
+            "--group-by",
+            "g",
+        ],
+    );
+    assert_eq!(
+        rows.iter().map(|r| r["g"].as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d"]
+    );
+    near(&rows[0]["upper95_0cl"], 3.688879454);
+    near(&rows[1]["lower95_0cl"], 0.6186721229);
+    near(&rows[2]["upper99_8cl"], 22.65737331);
+    near(&rows[3]["lower95_0cl"], 982.5932018);
+    assert_eq!(
+        (rows[2]["method"].as_str(), rows[3]["method"].as_str()),
+        ("Exact", "Byars")
+    );
+
+    let mut dsr = String::from("area,age_band,numerator,denominator,freq\n");
+    for i in 0..19 {
+        dsr.push_str(&format!("A,{},{},{},1\n", ESP_BANDS[i], COUNTS[i], POPS[i]));
+        // Area B: the same events, but in bands 60+ some people had two events each.
+        let two = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2][i];
+        dsr.push_str(&format!(
+            "B,{},{},{},1\n",
+            ESP_BANDS[i],
+            COUNTS[i] - 2 * two,
+            POPS[i]
+        ));
+        if two > 0 {
+            dsr.push_str(&format!("B,{},{},{},2\n", ESP_BANDS[i], two, POPS[i]));
+        }
+        let small = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 4][i];
+        dsr.push_str(&format!("C,{},{},{},1\n", ESP_BANDS[i], small, POPS[i]));
+    }
+    w.write("d.csv", &dsr);
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "dsr",
+            "--input",
+            "d.csv",
+            "--output",
+            "d.out.csv",
+            "--group-by",
+            "area",
+        ],
+    );
+    near(&rows[0]["value"], 136.8663043);
+    near(&rows[0]["lower95_0cl"], 116.1702038);
+    near(&rows[0]["upper99_8cl"], 174.3341916);
+    assert_eq!(rows[2]["value"], "", "a DSR of 9 events is not published");
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "dsr",
+            "--input",
+            "d.csv",
+            "--output",
+            "d2.out.csv",
+            "--group-by",
+            "area",
+            "--frequency",
+            "freq",
+        ],
+    );
+    near(&rows[1]["value"], 136.8663043);
+    near(&rows[1]["lower95_0cl"], 115.0150084);
+    near(&rows[1]["upper95_0cl"], 161.4686261);
+
+    w.write("i.csv", "g,numerator,denominator,ref_numerator,ref_denominator\na,5,2000,100,100000\na,12,1500,300,60000\na,30,1000,900,30000\nb,1,2000,100,100000\nb,2,1500,300,60000\nb,1,1000,900,30000\n");
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "isr",
+            "--input",
+            "i.csv",
+            "--output",
+            "i.out.csv",
+            "--group-by",
+            "g",
+        ],
+    );
+    near(&rows[0]["value"], 118.9873418);
+    near(&rows[0]["lower99_8cl"], 72.40041837);
+    near(&rows[1]["upper95_0cl"], 25.9280726);
+    near(&rows[0]["denominator"], 39.5);
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "israte",
+            "--input",
+            "i.csv",
+            "--output",
+            "ir.out.csv",
+            "--group-by",
+            "g",
+        ],
+    );
+    // The reference rate is 1300 / 190000 per person; the ratio scales it.
+    near(
+        &rows[0]["value"],
+        47.0 / 39.5 * 1300.0 / 190000.0 * 100000.0,
+    );
+
+    w.write("m.csv", "g,value\na,30\na,40\na,50\na,60\n");
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "mean",
+            "--input",
+            "m.csv",
+            "--output",
+            "m.out.csv",
+            "--group-by",
+            "g",
+        ],
+    );
+    near(&rows[0]["lower95_0cl"], 24.45739743);
+    near(&rows[0]["lower99_8cl"], -20.93451959);
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "median",
+            "--input",
+            "m.csv",
+            "--output",
+            "md.out.csv",
+        ],
+    );
+    near(&rows[0]["value"], 45.0);
+    assert_eq!(
+        rows[0]["lower95_0cl"], "",
+        "four values are too few for a 95% median interval"
+    );
+}
+
+#[test]
+fn calc_reports_bad_rows_by_number_or_writes_na_when_asked() {
+    let w = Work::new();
+    w.write(
+        "bad.csv",
+        "area,numerator,denominator\nA,5,100\nB,7,x\nC,12,10\nD,-1,10\nE,3,0\n",
+    );
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "bad.csv",
+        "--output",
+        "out.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for want in [
+        "bad.csv:3: column \"denominator\": \"x\" is missing or not a number",
+        "bad.csv:4: column \"numerator\": \"12\" is greater than the denominator",
+        "bad.csv:5: column \"numerator\": \"-1\" must not be negative",
+        "bad.csv:6: column \"denominator\": \"0\" must be greater than zero",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in\n{err}");
+    }
+    assert!(
+        !w.path("out.csv").exists(),
+        "nothing is written when rows are bad"
+    );
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "proportion",
+            "--input",
+            "bad.csv",
+            "--output",
+            "out.csv",
+            "--on-error",
+            "na",
+        ],
+    );
+    assert_eq!(rows.len(), 5);
+    near(&rows[0]["value"], 0.05);
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r["value"].is_empty() && r["numerator"].is_empty()));
+}
+
+#[test]
+fn calc_writes_parquet_and_names_columns_by_confidence_level() {
+    use polars::prelude::*;
+    let w = Work::new();
+    w.write(
+        "g.csv",
+        "g,numerator,denominator\na,5,100\na,x,100\nb,5,100\n",
+    );
+    ok(&w.jsna(&[
+        "calc",
+        "rate",
+        "--input",
+        "g.csv",
+        "--output",
+        "g.out.parquet",
+        "--group-by",
+        "g",
+        "--on-error",
+        "na",
+        "--confidence",
+        "0.9,0.99",
+        "--multiplier",
+        "1000",
+    ]));
+    let file = fs::File::open(w.path("g.out.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "g",
+            "numerator",
+            "denominator",
+            "value",
+            "lower90_0cl",
+            "upper90_0cl",
+            "lower99_0cl",
+            "upper99_0cl",
+            "statistic",
+            "method"
+        ]
+    );
+    // A group holding a bad row is NA as a whole; other groups are unaffected.
+    let values: Vec<Option<f64>> = df.column("value").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(values, [None, Some(50.0)]);
+    assert_eq!(
+        df.column("statistic").unwrap().str().unwrap().get(1),
+        Some("rate per 1000")
+    );
+}
+
+#[test]
+fn calc_dsr_joins_the_standard_by_band_label_and_rejects_unknown_bands() {
+    let w = Work::new();
+    // Rows in reverse order: the standard is matched by label, never by position.
+    let mut dsr = String::from("age_band,numerator,denominator\n");
+    for i in (0..19).rev() {
+        dsr.push_str(&format!("{},{},{}\n", ESP_BANDS[i], COUNTS[i], POPS[i]));
+    }
+    w.write("d.csv", &dsr);
+    let rows = calc_rows(
+        &w,
+        &["calc", "dsr", "--input", "d.csv", "--output", "d.out.csv"],
+    );
+    near(&rows[0]["value"], 136.8663043);
+    // A user standard: equal weights for three bands.
+    w.write("s.csv", "band,population\nyoung,1\nmid,1\nold,1\n");
+    w.write(
+        "d3.csv",
+        "age_band,numerator,denominator\nyoung,10,1000\nmid,20,1000\nold,30,1000\n",
+    );
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "dsr",
+            "--input",
+            "d3.csv",
+            "--output",
+            "d3.out.csv",
+            "--standard",
+            "s.csv",
+            "--multiplier",
+            "1000",
+        ],
+    );
+    near(&rows[0]["value"], 20.0);
+    w.write(
+        "d4.csv",
+        "age_band,numerator,denominator\nyoung,10,1000\nancient,20,1000\n",
+    );
+    let o = w.jsna(&[
+        "calc",
+        "dsr",
+        "--input",
+        "d4.csv",
+        "--output",
+        "d4.out.csv",
+        "--standard",
+        "s.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("d4.csv:3: column \"age_band\": \"ancient\" is not a band of the standard population; expected one of: young, mid, old"), "{}", stderr(&o));
+}
+
+#[test]
+fn calc_usage_errors_exit_2_with_a_clear_message() {
+    let w = Work::new();
+    w.write("p.csv", "numerator,denominator\n1,2\n");
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "p.csv",
+        "--output",
+        "p.xlsx",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("must end in .csv or .parquet"));
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "p.csv",
+        "--output",
+        "p.out.csv",
+        "--numerator",
+        "events",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing column(s) \"events\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "p.csv",
+        "--output",
+        "p.out.csv",
+        "--confidence",
+        "0.5",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = w.jsna(&["calc", "wilsn", "--input", "p.csv", "--output", "p.out.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("possible values: proportion, rate, dsr, isr, israte, mean, median"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.jsna(&[
+        "calc",
+        "rate",
+        "--input",
+        "nope.csv",
+        "--output",
+        "p.out.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nope.csv"));
+}

@@ -1,5 +1,6 @@
 //! One file per command; each returns the process exit code or an error.
 
+pub mod calc;
 pub mod list;
 pub mod run;
 pub mod sample;

@@ -283,6 +283,15 @@ pub fn not_in(column: &str, allowed: &[&str]) -> Expr {
         .and(col(column).is_in(lit(list).implode(false), false).not())
 }
 
+/// Like [`not_in`], after trimming spaces from the value.
+pub fn not_in_trimmed(column: &str, allowed: &[&str]) -> Expr {
+    let list = Series::new("allowed".into(), allowed);
+    let v = col(column).str().strip_chars(lit(NULL));
+    v.clone()
+        .is_not_null()
+        .and(v.is_in(lit(list).implode(false), false).not())
+}
+
 pub fn listing(allowed: &[&str]) -> String {
     allowed.join(", ")
 }

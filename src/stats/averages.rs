@@ -32,9 +32,17 @@ pub fn mean(values: &[f64], confidence: f64) -> Result<Estimate, StatsError> {
     })
 }
 
+/// A median and, when the sample is large enough, its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Median {
+    pub value: f64,
+    /// `None` when n is too small for any order statistic to reach the confidence level.
+    pub interval: Option<(f64, f64)>,
+}
+
 /// Median with the distribution-free interval: the order statistics `x(k)` and `x(n−k+1)` for the
-/// largest `k` with P(Binomial(n, ½) ≤ k−1) ≤ α/2. `Ok(None)` when n is too small for any `k`.
-pub fn median(values: &[f64], confidence: f64) -> Result<Option<Estimate>, StatsError> {
+/// largest `k` with P(Binomial(n, ½) ≤ k−1) ≤ α/2.
+pub fn median(values: &[f64], confidence: f64) -> Result<Median, StatsError> {
     check_confidence(confidence)?;
     finite(values)?;
     if values.is_empty() {
@@ -55,12 +63,6 @@ pub fn median(values: &[f64], confidence: f64) -> Result<Option<Estimate>, Stats
         k += 1;
     }
     // k is now the largest rank with P(X ≤ k−1) ≤ α/2.
-    if k == 0 {
-        return Ok(None);
-    }
-    Ok(Some(Estimate {
-        value,
-        lower: v[k - 1],
-        upper: v[n - k],
-    }))
+    let interval = (k > 0).then(|| (v[k - 1], v[n - k]));
+    Ok(Median { value, interval })
 }

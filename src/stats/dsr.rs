@@ -89,19 +89,51 @@ pub fn dsr(
         rate += b.standard * b.count / b.population;
         variance += b.standard * b.standard * b.count_squared / (b.population * b.population);
     }
-    if weights <= 0.0 {
-        return Err(StatsError::NonPositiveDenominator(weights));
+    dsr_from_sums(
+        DsrSums {
+            total,
+            weights,
+            weighted_rate: rate,
+            weighted_variance: variance,
+        },
+        confidence,
+        multiplier,
+    )
+}
+
+/// The sums a DSR needs, so that a dataframe engine can aggregate them band by band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DsrSums {
+    /// Σ events.
+    pub total: f64,
+    /// Σ w (standard weights).
+    pub weights: f64,
+    /// Σ w · count / population.
+    pub weighted_rate: f64,
+    /// Σ w² · count_squared / population².
+    pub weighted_variance: f64,
+}
+
+/// Dobson's DSR from pre-aggregated sums. `Ok(None)` when the total count is under 10.
+pub fn dsr_from_sums(
+    s: DsrSums,
+    confidence: f64,
+    multiplier: f64,
+) -> Result<Option<Estimate>, StatsError> {
+    check_confidence(confidence)?;
+    if s.weights <= 0.0 {
+        return Err(StatsError::NonPositiveDenominator(s.weights));
     }
-    if total < DSR_MIN_COUNT {
+    if s.total < DSR_MIN_COUNT {
         return Ok(None);
     }
-    let value = rate / weights;
-    let variance = variance / (weights * weights);
-    let (lo, hi) = byar_limits(total, confidence);
-    let scale = (variance / total).sqrt();
+    let value = s.weighted_rate / s.weights;
+    let variance = s.weighted_variance / (s.weights * s.weights);
+    let (lo, hi) = byar_limits(s.total, confidence);
+    let scale = (variance / s.total).sqrt();
     Ok(Some(Estimate {
         value: value * multiplier,
-        lower: (value + scale * (lo - total)) * multiplier,
-        upper: (value + scale * (hi - total)) * multiplier,
+        lower: (value + scale * (lo - s.total)) * multiplier,
+        upper: (value + scale * (hi - s.total)) * multiplier,
     }))
 }

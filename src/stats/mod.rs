@@ -19,10 +19,10 @@ pub mod trend;
 pub use averages::{mean, median};
 pub use compare::{compare_to_benchmark, compare_two_level, Comparison, Polarity};
 pub use dist::{chi_square_quantile, z_two_sided};
-pub use dsr::{dsr, DsrBand, ESP2013};
+pub use dsr::{dsr, dsr_from_sums, DsrBand, DsrSums, ESP2013};
 pub use isr::{expected, isr_rate, isr_ratio};
 pub use proportion::wilson;
-pub use rate::{byar_limits, exact_poisson_limits, poisson_count_limits, rate};
+pub use rate::{byar_limits, exact_poisson_limits, poisson_count_limits, rate, BYAR_FROM};
 pub use ratio::{proportion_difference, proportion_ratio, rate_ratio};
 
 /// The two confidence levels every published indicator carries.

@@ -1,0 +1,53 @@
+use crate::calc::{self, CalcOptions, OnError};
+use crate::cli::CalcArgs;
+use crate::error::{Error, Result};
+
+/// How many bad rows are printed before a count of the rest.
+const SHOWN: usize = 20;
+
+pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
+    let opts = CalcOptions {
+        method: a.method,
+        input: a.input.clone(),
+        output: a.output.clone(),
+        numerator: a.numerator.clone(),
+        denominator: a.denominator.clone(),
+        group_by: a.group_by.clone(),
+        confidence: a.confidence.clone(),
+        multiplier: a.multiplier,
+        on_error: a.on_error,
+        age_band: a.age_band.clone(),
+        standard: a.standard.clone(),
+        frequency: a.frequency.clone(),
+        ref_numerator: a.ref_numerator.clone(),
+        ref_denominator: a.ref_denominator.clone(),
+        value: a.value.clone(),
+    };
+    let summary = calc::run(&opts)?;
+    for p in summary.problems.iter().take(SHOWN) {
+        eprintln!(
+            "{}:{}: column \"{}\": \"{}\" {}",
+            p.file, p.row, p.column, p.value, p.reason
+        );
+    }
+    if summary.problems.len() > SHOWN {
+        eprintln!("… and {} more problems", summary.problems.len() - SHOWN);
+    }
+    if !summary.problems.is_empty() && opts.on_error == OnError::Fail {
+        return Err(Error::ChecksFailed(format!(
+            "{} bad value(s) in {}; nothing written (use --on-error na to write NA for those rows)",
+            summary.problems.len(),
+            opts.input.display()
+        )));
+    }
+    super::say(
+        quiet,
+        &format!(
+            "jsna calc: {} rows in, {} rows written to {}",
+            summary.rows_in,
+            summary.rows_out,
+            opts.output.display()
+        ),
+    );
+    Ok(0)
+}
