@@ -83,6 +83,15 @@ fn fmt1(v: f64) -> String {
     format!("{v:.1}")
 }
 
+/// A value with its unit: `70.7%`, or `12.3 per 10,000 residents`.
+fn with_unit(v: f64, unit: &str) -> String {
+    if unit == "%" {
+        format!("{}%", fmt1(v))
+    } else {
+        format!("{} {unit}", fmt1(v))
+    }
+}
+
 fn cell(c: Cell) -> String {
     match c {
         Cell::Value(v) => super::tables::number(v),
@@ -298,11 +307,11 @@ fn alt_text(chart: &BarChart, unit: &str) -> String {
             .min_by(|a, b| a.value.unwrap().0.total_cmp(&b.value.unwrap().0)),
     ) {
         text.push_str(&format!(
-            " Highest: {} at {} {unit}; lowest: {} at {} {unit}.",
+            " Highest: {} at {}; lowest: {} at {}.",
             hi.label,
-            fmt1(hi.value.unwrap().0),
+            with_unit(hi.value.unwrap().0, unit),
             lo.label,
-            fmt1(lo.value.unwrap().0)
+            with_unit(lo.value.unwrap().0, unit)
         ));
     }
     if hidden > 0 {
@@ -341,10 +350,10 @@ fn key_message(
         "a significant difference at 95% confidence"
     };
     Some(format!(
-        "{label}: {} {} {unit}, {verdict} {ref_label} ({} {unit}): {significance}.",
+        "{label}: {} {}, {verdict} {ref_label} ({}): {significance}.",
         ind.name.to_lowercase(),
-        fmt1(value),
-        fmt1(ref_value)
+        with_unit(value, unit),
+        with_unit(ref_value, unit)
     ))
 }
 
