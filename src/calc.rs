@@ -63,6 +63,8 @@ pub struct CalcSummary {
     pub rows_in: usize,
     pub rows_out: usize,
     pub problems: Vec<Problem>,
+    /// Notes about results that are NA for a statistical reason (not a bad row).
+    pub notes: Vec<String>,
 }
 
 impl CalcMethod {
@@ -171,6 +173,7 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
             rows_in,
             rows_out: 0,
             problems,
+            notes: Vec::new(),
         });
     }
     let bad_rows: BTreeSet<u64> = problems.iter().map(|p| p.row).collect();
@@ -189,10 +192,24 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
     let standard_total: f64 = standard.column("__w")?.f64()?.sum().unwrap_or(0.0);
     let mut out = compute(opts, frame, multiplier, standard, standard_total)?;
     write_output(&mut out, &opts.output, ext)?;
+    let mut notes = Vec::new();
+    if opts.method == CalcMethod::Dsr {
+        let values = out.column("value")?.f64()?.clone();
+        let counts = out.column("numerator")?.f64()?.clone();
+        let small = (0..out.height())
+            .filter(|&i| {
+                values.get(i).is_none() && counts.get(i).is_some_and(|x| x < dsr::DSR_MIN_COUNT)
+            })
+            .count();
+        if small > 0 {
+            notes.push(format!("{small} group(s) have fewer than 10 events: their DSR value and intervals are NA (too unreliable to publish)"));
+        }
+    }
     Ok(CalcSummary {
         rows_in,
         rows_out: out.height(),
         problems,
+        notes,
     })
 }
 

@@ -755,6 +755,21 @@ fn calc_reproduces_the_reference_values_for_every_method() {
     near(&rows[0]["lower95_0cl"], 116.1702038);
     near(&rows[0]["upper99_8cl"], 174.3341916);
     assert_eq!(rows[2]["value"], "", "a DSR of 9 events is not published");
+    let o = w.jsna(&[
+        "calc",
+        "dsr",
+        "--input",
+        "d.csv",
+        "--output",
+        "d.out.csv",
+        "--group-by",
+        "area",
+    ]);
+    assert!(
+        stderr(&o).contains("note: 1 group(s) have fewer than 10 events"),
+        "{}",
+        stderr(&o)
+    );
     let rows = calc_rows(
         &w,
         &[
@@ -1061,4 +1076,58 @@ fn calc_usage_errors_exit_2_with_a_clear_message() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nope.csv"));
+}
+
+#[test]
+fn published_rows_outside_the_pipelines_areas_are_counted_not_dropped() {
+    let w = Work::new();
+    let mut support = w.read("sample_data/asylum_support_by_la.csv");
+    support.push_str("2024-03-31,2024,1,Section 95,N/A - Subsistence Only (Dec 2023 - Sep 2024),N/A - Subsistence Only (Dec 2023 - Sep 2024),N/A - Subsistence Only (Dec 2023 - Sep 2024),Subsistence Only,2843\n");
+    support.push_str("2024-03-31,2024,1,Section 95,Scotland,Glasgow City,S12000049,Dispersal Accommodation,4000\n");
+    w.write("sample_data/asylum_support_by_la.csv", &support);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let m = manifest(&w, "reports/example");
+    let s = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == "asylum_support")
+        .unwrap()
+        .clone();
+    assert_eq!(s["rows_read"], 722);
+    assert_eq!(s["rows_accepted"], 722);
+    assert_eq!(s["rows_outside_areas"], 2);
+    assert!(s["outside_areas"]
+        .as_str()
+        .unwrap()
+        .contains("S12000049 (1)"));
+    let summary = w.read("reports/example/quality/summary.csv");
+    assert!(summary.contains("rows_outside_areas"), "{summary}");
+    assert!(w
+        .read("reports/example/index.html")
+        .contains("2 accepted rows name no area of this pipeline"));
+    // The total is the sum of the areas, unchanged by rows that are not areas.
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let total = rows
+        .iter()
+        .find(|r| {
+            r["IndicatorID"] == "asylum_support_rate"
+                && r["AreaType"] == "England"
+                && r["Timeperiod"] == "2023/24"
+        })
+        .unwrap();
+    let areas: f64 = rows
+        .iter()
+        .filter(|r| {
+            r["IndicatorID"] == "asylum_support_rate"
+                && r["AreaType"] == "Local authority"
+                && r["Timeperiod"] == "2023/24"
+        })
+        .map(|r| r["Count"].parse::<f64>().unwrap())
+        .sum();
+    let t: f64 = total["Count"].parse().unwrap();
+    assert!(
+        (t - areas).abs() <= 2.5 * 12.0,
+        "total {t} vs sum of rounded areas {areas}"
+    );
 }

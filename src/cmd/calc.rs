@@ -30,6 +30,9 @@ pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
             p.file, p.row, p.column, p.value, p.reason
         );
     }
+    for note in &summary.notes {
+        eprintln!("note: {note}");
+    }
     if summary.problems.len() > SHOWN {
         eprintln!("… and {} more problems", summary.problems.len() - SHOWN);
     }

@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
-pub fn load(source: &Source) -> Result<Loaded> {
+/// Reads Asy_D11. Rows whose `LAD Code` is not in `area_codes` are accepted but kept out of
+/// area figures, and counted in `outside`.
+pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
     let (raw, rows_read) = open(
         &source.path,
         &source.columns,
@@ -42,7 +44,8 @@ pub fn load(source: &Source) -> Result<Loaded> {
         },
     ];
     let (accepted, problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
-    let frame = accepted
+    let codes = Series::new("codes".into(), area_codes);
+    let all = accepted
         .lazy()
         .select([
             col("LAD Code")
@@ -52,10 +55,41 @@ pub fn load(source: &Source) -> Result<Loaded> {
             col("date"),
             col("people"),
         ])
+        .with_column(
+            col("area_code")
+                .is_in(lit(codes).implode(false), false)
+                .alias("__ours"),
+        )
+        .collect()?;
+    let outside_rows = all
+        .clone()
+        .lazy()
+        .filter(col("__ours").not())
+        .group_by([col("area_code")])
+        .agg([len().alias("rows")])
+        .sort(["area_code"], Default::default())
+        .collect()?;
+    let (c, n) = (
+        outside_rows.column("area_code")?.str()?,
+        outside_rows.column("rows")?.cast(&DataType::UInt64)?,
+    );
+    let outside = (0..outside_rows.height())
+        .map(|i| {
+            (
+                c.get(i).unwrap_or("").to_string(),
+                n.u64().map(|v| v.get(i).unwrap_or(0)).unwrap_or(0),
+            )
+        })
+        .collect();
+    let frame = all
+        .lazy()
+        .filter(col("__ours"))
+        .select([col("area_code"), col("date"), col("people")])
         .collect()?;
     Ok(Loaded {
         frame,
         rows_read,
         problems,
+        outside,
     })
 }

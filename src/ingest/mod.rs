@@ -29,6 +29,10 @@ pub struct InputSummary {
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
+    /// Accepted rows that name no area of this pipeline, so are not used for area figures.
+    pub rows_outside_areas: u64,
+    /// The codes of those rows, with their row counts.
+    pub outside_areas: String,
 }
 
 /// A source after checking: its accepted rows (typed), how many rows were read, what was wrong.
@@ -36,6 +40,9 @@ pub struct Loaded {
     pub frame: DataFrame,
     pub rows_read: u64,
     pub problems: Vec<Problem>,
+    /// Accepted rows that are not areas of this pipeline (national placeholder rows, other
+    /// nations, codes outside the lookup): code → rows. They are kept out of area figures.
+    pub outside: Vec<(String, u64)>,
 }
 
 /// One quarantined problem. A row with several problems appears once per problem.

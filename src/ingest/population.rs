@@ -57,5 +57,6 @@ pub fn load(source: &Source) -> Result<Loaded> {
         frame: totals,
         rows_read,
         problems,
+        outside: Vec::new(),
     })
 }

@@ -269,6 +269,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         frame,
         rows_read,
         problems,
+        outside: Vec::new(),
     })
 }
 

@@ -38,12 +38,8 @@ pub struct RunSummary {
     pub outputs: usize,
 }
 
-fn summary(
-    source: &plan::Source,
-    kind: &str,
-    rows_read: u64,
-    problems: &[Problem],
-) -> Result<InputSummary> {
+fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result<InputSummary> {
+    let (rows_read, problems) = (loaded.rows_read, &loaded.problems);
     let (bytes, sha256) = ingest::fingerprint(&source.path)?;
     let mut rows: Vec<u64> = problems.iter().map(|p| p.row).collect();
     rows.dedup();
@@ -57,6 +53,13 @@ fn summary(
         rows_read,
         rows_accepted: rows_read - rejected,
         rows_rejected: rejected,
+        rows_outside_areas: loaded.outside.iter().map(|(_, n)| n).sum(),
+        outside_areas: loaded
+            .outside
+            .iter()
+            .map(|(code, n)| format!("{code} ({n})"))
+            .collect::<Vec<_>>()
+            .join("; "),
     })
 }
 
@@ -73,6 +76,8 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         rows_read: lookup_rows,
         rows_accepted: lookup_rows,
         rows_rejected: 0,
+        rows_outside_areas: 0,
+        outside_areas: String::new(),
     }];
     let codes: Vec<String> = areas.iter().map(|a| a.code.clone()).collect();
     let mut problems = Vec::new();
@@ -81,19 +86,19 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         match source.kind {
             SourceKind::Records => {
                 let r = ingest::records::load(source, &codes)?;
-                inputs.push(summary(source, "records", r.rows_read, &r.problems)?);
+                inputs.push(summary(source, "records", &r)?);
                 problems.extend(r.problems);
                 records = Some(r.frame);
             }
             SourceKind::Population => {
                 let p = ingest::population::load(source)?;
-                inputs.push(summary(source, "population", p.rows_read, &p.problems)?);
+                inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
                 population = Some(p.frame);
             }
             SourceKind::AsyD11 => {
-                let s = ingest::asylum_support::load(source)?;
-                inputs.push(summary(source, "asy_d11", s.rows_read, &s.problems)?);
+                let s = ingest::asylum_support::load(source, &codes)?;
+                inputs.push(summary(source, "asy_d11", &s)?);
                 problems.extend(s.problems);
                 asylum_support = Some(s.frame);
             }

@@ -103,6 +103,19 @@ fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>>
             String::new(),
             i.rows_rejected.to_string(),
         ]);
+        if i.rows_outside_areas > 0 {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                "rows_outside_areas".into(),
+                String::new(),
+                format!(
+                    "accepted, but not an area of this pipeline: {}",
+                    i.outside_areas
+                ),
+                i.rows_outside_areas.to_string(),
+            ]);
+        }
         let mut per: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
         for p in problems.iter().filter(|p| p.source == i.source) {
             *per.entry((p.column.as_str(), p.reason.as_str()))
