@@ -148,8 +148,8 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
         )));
     }
     let ext = extension(&opts.output)?;
-    let raw = ingest::read_text_table(&opts.input, &[])?;
-    let rows_in = raw.height();
+    let (raw, unreadable) = ingest::read_text_table(&opts.input, &[])?;
+    let rows_in = raw.height() + unreadable.len();
     let standard = match (opts.method, &opts.standard) {
         (CalcMethod::Dsr, Some(path)) => read_standard(path)?,
         _ => esp2013(),
@@ -167,7 +167,9 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
     ingest::require_columns(&raw, &opts.input, &required)?;
 
     let display = opts.input.display().to_string();
-    let (_, problems) = ingest::apply_rules(raw.clone(), &rules, "input", &display)?;
+    let (_, mut problems) = ingest::apply_rules(raw.clone(), &rules, "input", &display)?;
+    problems.extend(ingest::unreadable_problems(&unreadable, "input", &display));
+    problems.sort();
     if !problems.is_empty() && opts.on_error == OnError::Fail {
         return Ok(CalcSummary {
             rows_in,
@@ -306,7 +308,7 @@ fn method_columns(o: &CalcOptions, bands: &[String]) -> Result<(Vec<&'static str
 
 /// A user standard population: CSV or Parquet with columns `band` and `population`.
 fn read_standard(path: &Path) -> Result<DataFrame> {
-    let df = ingest::read_text_table(path, &[])?;
+    let df = ingest::read_strict(path)?;
     ingest::require_columns(&df, path, &["band", "population"])?;
     let (_, problems) = ingest::apply_rules(
         df.clone(),

@@ -1131,3 +1131,45 @@ fn published_rows_outside_the_pipelines_areas_are_counted_not_dropped() {
         "total {t} vs sum of rounded areas {areas}"
     );
 }
+
+#[test]
+fn ragged_and_broken_records_are_quarantined_with_their_line_and_the_rest_is_kept() {
+    let w = Work::new();
+    let text = w.read("sample_data/records.csv");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[10].push_str(",extra,fields");
+    lines[20] = "P0001,E08000025,2023-01-01".to_string();
+    w.write("sample_data/records.csv", &(lines.join("\n") + "\n"));
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("records.csv:11: the record has 32 fields; the header has 30"),
+        "{err}"
+    );
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let m = manifest(&w, "reports/example");
+    let r = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == "records")
+        .unwrap()
+        .clone();
+    assert_eq!(r["rows_read"], 40000, "every record is counted");
+    assert_eq!(
+        r["rows_read"].as_u64().unwrap(),
+        r["rows_accepted"].as_u64().unwrap() + r["rows_rejected"].as_u64().unwrap()
+    );
+    let q = w.read("reports/example/quality/quarantine.csv");
+    assert!(
+        q.contains(
+            "records,../sample_data/records.csv,11,(whole row),,has 32 fields; the header has 30"
+        ),
+        "{q}"
+    );
+    assert!(
+        q.contains("records,../sample_data/records.csv,21,"),
+        "the short row is quarantined too"
+    );
+}

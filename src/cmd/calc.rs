@@ -25,10 +25,7 @@ pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
     };
     let summary = calc::run(&opts)?;
     for p in summary.problems.iter().take(SHOWN) {
-        eprintln!(
-            "{}:{}: column \"{}\": \"{}\" {}",
-            p.file, p.row, p.column, p.value, p.reason
-        );
+        eprintln!("{p}");
     }
     for note in &summary.notes {
         eprintln!("note: {note}");

@@ -22,13 +22,7 @@ pub fn run(pipeline_file: &Path, quiet: bool) -> Result<i32> {
             );
             break;
         }
-        super::say(
-            quiet,
-            &format!(
-                "{}:{}: column \"{}\": \"{}\" {}",
-                p.file, p.row, p.column, p.value, p.reason
-            ),
-        );
+        super::say(quiet, &p.to_string());
     }
     let failed = pipeline::failed_checks(&data.inputs);
     if failed.is_empty() {

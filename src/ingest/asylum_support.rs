@@ -8,10 +8,12 @@ use polars::prelude::*;
 /// Reads Asy_D11. Rows whose `LAD Code` is not in `area_codes` are accepted but kept out of
 /// area figures, and counted in `outside`.
 pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
-    let (raw, rows_read) = open(
+    let (raw, rows_read, unreadable) = open(
         &source.path,
         &source.columns,
         &["Date", "LAD Code", "People"],
+        &source.id,
+        &source.display_path,
     )?;
     let typed = raw
         .lazy()
@@ -43,7 +45,9 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
             reason: "is missing".into(),
         },
     ];
-    let (accepted, problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    problems.extend(unreadable);
+    problems.sort();
     let codes = Series::new("codes".into(), area_codes);
     let all = accepted
         .lazy()

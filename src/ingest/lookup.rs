@@ -1,6 +1,6 @@
 //! The area lookup (ONS LAD → UTLA → region layout).
 
-use super::{read_text_table, require_columns};
+use super::{read_strict, require_columns};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::path::Path;
@@ -15,7 +15,7 @@ pub struct AreaInfo {
 
 /// Reads the lookup; every row must have a code, a name and a region.
 pub fn load(path: &Path) -> Result<(Vec<AreaInfo>, u64)> {
-    let df = read_text_table(path, &[])?;
+    let df = read_strict(path)?;
     require_columns(
         &df,
         path,

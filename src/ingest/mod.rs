@@ -56,6 +56,23 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// The column name used for problems with a whole record (wrong number of fields, bad quoting).
+pub const WHOLE_ROW: &str = "(whole row)";
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.column == WHOLE_ROW {
+            write!(f, "{}:{}: the record {}", self.file, self.row, self.reason)
+        } else {
+            write!(
+                f,
+                "{}:{}: column \"{}\": \"{}\" {}",
+                self.file, self.row, self.column, self.value, self.reason
+            )
+        }
+    }
+}
+
 /// A validation rule: rows where `fails` is true are quarantined with `reason`.
 pub struct Rule {
     pub column: &'static str,
@@ -75,9 +92,16 @@ fn polars_data_error(path: &Path, e: PolarsError) -> Error {
     Error::data(path, format!("cannot be read as a table: {first}"))
 }
 
+/// A record that could not be read as a row of the table: its line and why.
+pub type Unreadable = (u64, String);
+
 /// Reads a CSV, TSV or Parquet file with every column as text, adding the row number column.
-/// `renames` maps canonical names to the names in the file.
-pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<DataFrame> {
+/// `renames` maps canonical names to the names in the file. CSV records that cannot be rows
+/// (wrong number of fields, broken quoting) come back separately with their line numbers.
+pub fn read_text_table(
+    path: &Path,
+    renames: &[(String, String)],
+) -> Result<(DataFrame, Vec<Unreadable>)> {
     if !path.exists() {
         return Err(Error::io(
             path,
@@ -123,13 +147,24 @@ pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Data
                     "the file is empty (expected a header row)",
                 ));
             }
-            LazyCsvReader::new(pl_path)
+            let sep = if ext == "tsv" { b'\t' } else { b',' };
+            let lf = LazyCsvReader::new(pl_path)
                 .with_infer_schema_length(Some(0))
-                .with_separator(if ext == "tsv" { b'\t' } else { b',' })
+                .with_separator(sep)
                 .with_encoding(CsvEncoding::LossyUtf8)
                 .with_row_index(row_index)
                 .finish()
-                .map_err(|e| polars_data_error(path, e))?
+                .map_err(|e| polars_data_error(path, e))?;
+            match lf.collect() {
+                Ok(df) => df.lazy(),
+                // polars refuses files with ragged rows or broken quoting: read them record by
+                // record instead, keeping every good row and the line of every bad one.
+                Err(_) => {
+                    let (df, unreadable) = read_csv_records(path, sep)?;
+                    let df = tidy_names(df, path, renames)?;
+                    return Ok((df, unreadable));
+                }
+            }
         }
         other => {
             return Err(Error::data(
@@ -138,7 +173,12 @@ pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Data
             ));
         }
     };
-    let mut df = lf.collect().map_err(|e| polars_data_error(path, e))?;
+    let df = lf.collect().map_err(|e| polars_data_error(path, e))?;
+    Ok((tidy_names(df, path, renames)?, Vec::new()))
+}
+
+/// Strips byte-order marks and spaces from the header and applies the renames.
+fn tidy_names(mut df: DataFrame, path: &Path, renames: &[(String, String)]) -> Result<DataFrame> {
     // Excel's UTF-8 export puts a byte-order mark before the first header.
     let names: Vec<String> = df
         .get_column_names()
@@ -161,16 +201,114 @@ pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Data
     Ok(df)
 }
 
-/// Reads a source as text and checks its required columns; returns the frame and its row count.
+/// Reads a CSV file with the `csv` crate, one record at a time: records with the wrong number of
+/// fields or broken quoting are returned as unreadable, with their line numbers.
+fn read_csv_records(path: &Path, sep: u8) -> Result<(DataFrame, Vec<Unreadable>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sep)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::data(path, format!("cannot be read: {e}")))?;
+    let header: Vec<String> = reader
+        .byte_headers()
+        .map_err(|e| Error::data(path, format!("cannot read the header row: {e}")))?
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).to_string())
+        .collect();
+    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); header.len()];
+    let mut lines: Vec<u64> = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) if record.len() != header.len() => {
+                let line = record.position().map_or(line, |p| p.line());
+                unreadable.push((
+                    line,
+                    format!(
+                        "has {} fields; the header has {}",
+                        record.len(),
+                        header.len()
+                    ),
+                ));
+            }
+            Ok(true) => {
+                lines.push(record.position().map_or(line, |p| p.line()));
+                for (c, field) in columns.iter_mut().zip(record.iter()) {
+                    c.push((!field.is_empty()).then(|| String::from_utf8_lossy(field).to_string()));
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                unreadable.push((line, format!("cannot be read as a CSV record: {e}")));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    let height = lines.len();
+    let mut cols = vec![Column::new(
+        ROW.into(),
+        lines
+            .iter()
+            .map(|&l| l as IdxSize)
+            .collect::<Vec<IdxSize>>(),
+    )];
+    for (name, values) in header.iter().zip(columns) {
+        cols.push(Column::new(name.as_str().into(), values));
+    }
+    let df = DataFrame::new(height, cols).map_err(|e| polars_data_error(path, e))?;
+    Ok((df, unreadable))
+}
+
+/// Reads a small reference table (a lookup, a standard population) where every record must be
+/// readable: the first unreadable record is an error naming its line.
+pub fn read_strict(path: &Path) -> Result<DataFrame> {
+    let (df, unreadable) = read_text_table(path, &[])?;
+    match unreadable.first() {
+        Some((row, reason)) => Err(Error::Data {
+            location: crate::error::Location {
+                file: path.to_path_buf(),
+                row: Some(*row),
+                column: None,
+            },
+            message: format!("the record {reason}"),
+        }),
+        None => Ok(df),
+    }
+}
+
+/// Reads a source as text and checks its required columns. Returns the readable rows, the
+/// number of records read (readable or not) and a problem for each unreadable record.
 pub fn open(
     path: &Path,
     renames: &[(String, String)],
     required: &[&str],
-) -> Result<(DataFrame, u64)> {
-    let raw = read_text_table(path, renames)?;
+    source: &str,
+    display: &str,
+) -> Result<(DataFrame, u64, Vec<Problem>)> {
+    let (raw, unreadable) = read_text_table(path, renames)?;
     require_columns(&raw, path, required)?;
-    let rows = raw.height() as u64;
-    Ok((raw, rows))
+    let rows = (raw.height() + unreadable.len()) as u64;
+    Ok((raw, rows, unreadable_problems(&unreadable, source, display)))
+}
+
+/// Problems for records that could not be read as rows.
+pub fn unreadable_problems(unreadable: &[Unreadable], source: &str, display: &str) -> Vec<Problem> {
+    unreadable
+        .iter()
+        .map(|(row, reason)| Problem {
+            source: source.to_string(),
+            file: display.to_string(),
+            row: *row,
+            column: WHOLE_ROW.to_string(),
+            value: String::new(),
+            reason: reason.clone(),
+        })
+        .collect()
 }
 
 /// Fails with a clear message when required columns are missing.

@@ -6,10 +6,12 @@ use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
 pub fn load(source: &Source) -> Result<Loaded> {
-    let (raw, rows_read) = open(
+    let (raw, rows_read, unreadable) = open(
         &source.path,
         &source.columns,
         &["area_code", "year", "population"],
+        &source.id,
+        &source.display_path,
     )?;
     let typed = raw
         .lazy()
@@ -46,7 +48,9 @@ pub fn load(source: &Source) -> Result<Loaded> {
             reason: "is not a non-negative number".into(),
         },
     ];
-    let (accepted, problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    problems.extend(unreadable);
+    problems.sort();
     let totals = accepted
         .lazy()
         .group_by([col("area_code"), col("__year").alias("year")])

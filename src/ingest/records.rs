@@ -131,7 +131,13 @@ fn required() -> Vec<&'static str> {
 
 /// Reads and validates a records file. `area_codes` are the codes of the area lookup.
 pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
-    let (raw, rows_read) = open(&source.path, &source.columns, &required())?;
+    let (raw, rows_read, unreadable) = open(
+        &source.path,
+        &source.columns,
+        &required(),
+        &source.id,
+        &source.display_path,
+    )?;
     let raw_names: Vec<String> = raw
         .get_column_names()
         .iter()
@@ -240,8 +246,10 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
     for c in flag_columns() {
         rules.push(code_rule(c, &["Y", "N"], "flag (Y or N)"));
     }
-    let (accepted, problems) =
+    let (accepted, mut problems) =
         apply_rules(typed.collect()?, &rules, &source.id, &source.display_path)?;
+    problems.extend(unreadable);
+    problems.sort();
 
     let frame = accepted
         .lazy()
