@@ -1173,3 +1173,147 @@ fn ragged_and_broken_records_are_quarantined_with_their_line_and_the_rest_is_kep
         "the short row is quarantined too"
     );
 }
+
+// ---- real published data (../shared/real_data) ------------------------------------------------
+
+/// The shared real-data pack, if this checkout has it beside it (CI does).
+fn real_data() -> Option<PathBuf> {
+    let p = Path::new(ROOT).join("../shared/real_data");
+    if p.join("home_office/local_authority_support.csv").is_file() {
+        Some(p.canonicalize().unwrap())
+    } else {
+        eprintln!("skipped: ../shared/real_data not found beside the repository");
+        None
+    }
+}
+
+fn round5(x: f64) -> f64 {
+    (x / 5.0).round() * 5.0
+}
+
+#[test]
+fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
+    let Some(data) = real_data() else { return };
+    let w = Work::new();
+    fs::copy(
+        Path::new(ROOT).join("pipelines/home_office.toml"),
+        w.path("pipelines/home_office.toml"),
+    )
+    .unwrap();
+    ok(&w.jsna_env(
+        &["run", "pipelines/home_office.toml"],
+        &[("JSNA_REAL_DATA", data.to_str().unwrap())],
+    ));
+
+    // Independent sums from the published file.
+    let file = fs::read_to_string(data.join("home_office/local_authority_support.csv")).unwrap();
+    let published = csv_rows(&file);
+    let people = |f: &dyn Fn(&BTreeMap<String, String>) -> bool| -> f64 {
+        published
+            .iter()
+            .filter(|r| f(r))
+            .map(|r| r["People"].parse::<f64>().unwrap())
+            .sum()
+    };
+    let all_q3 = people(&|r| r["Date"] == "2024-09-30");
+    assert_eq!(all_q3, 109_024.0, "the data pack's documented check value");
+    assert_eq!(
+        people(&|r| r["Date"] == "2024-09-30" && r["LAD Code"].starts_with('E')),
+        94_117.0
+    );
+    let ew_q3 = people(&|r| {
+        r["Date"] == "2024-09-30"
+            && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
+    });
+    let hull_named = people(&|r| {
+        r["Date"] == "2022-12-31" && r["Local Authority"] == "Kingston upon Hull, City of"
+    });
+    let hull_coded = people(&|r| r["Date"] == "2022-12-31" && r["LAD Code"] == "E06000010");
+    assert!(
+        hull_coded > 4.0 * hull_named,
+        "the source really carries Hull's code on other authorities"
+    );
+
+    let rows = csv_rows(&w.read("reports/home_office/indicators.csv"));
+    let count = |code: &str, period: &str| -> f64 {
+        rows.iter()
+            .find(|r| r["AreaCode"] == code && r["Timeperiod"] == period)
+            .unwrap_or_else(|| panic!("no row {code} {period}"))["Count"]
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        count("K04000001", "2024 Q3"),
+        round5(ew_q3),
+        "England and Wales total for 2024 Q3"
+    );
+    assert_eq!(
+        count("E06000010", "2022 Q4"),
+        round5(hull_named),
+        "rows with a wrong code are placed by name"
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["AreaType"] == "Local authority" && r["Timeperiod"] == "2024 Q3")
+            .count(),
+        318
+    );
+
+    // Every row is accounted for: areas, plus rows that name no England or Wales area.
+    let m = manifest(&w, "reports/home_office");
+    let s = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == "asylum_support")
+        .unwrap()
+        .clone();
+    assert_eq!(s["rows_read"], 21_743);
+    assert_eq!(s["rows_read"], s["rows_accepted"]);
+    assert!(s["outside_areas"]
+        .as_str()
+        .unwrap()
+        .contains("N/A - Subsistence Only (Dec 2023 - Sep 2024) (4)"));
+    let notes = s["notes"].to_string();
+    assert!(
+        notes.contains("35 rows carry a LAD code that belongs to another area"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("mapped to April 2023 areas through the code history"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
+    let w = Work::new();
+    let text = w.read("pipelines/example.toml").replace(
+        "path = \"../sample_data/population.csv\"",
+        "path = \"${JSNA_TEST_DATA:-../sample_data}/population.csv\"",
+    );
+    w.write("pipelines/env.toml", &text);
+    ok(&w.jsna(&["validate", "pipelines/env.toml"]));
+    let o = w.jsna_env(
+        &["validate", "pipelines/env.toml"],
+        &[("JSNA_TEST_DATA", "/nowhere")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nowhere/population.csv"),
+        "{}",
+        stderr(&o)
+    );
+    let text = w.read("pipelines/example.toml").replace(
+        "path = \"../sample_data/population.csv\"",
+        "path = \"${JSNA_UNSET_VARIABLE}/population.csv\"",
+    );
+    w.write("pipelines/env2.toml", &text);
+    let o = w.jsna(&["validate", "pipelines/env2.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("environment variable JSNA_UNSET_VARIABLE is not set"),
+        "{}",
+        stderr(&o)
+    );
+}

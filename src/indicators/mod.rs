@@ -68,7 +68,7 @@ pub struct Counts {
 /// The validated inputs the engine works from.
 pub struct Inputs<'a> {
     pub areas: &'a [AreaInfo],
-    pub records: &'a DataFrame,
+    pub records: Option<&'a DataFrame>,
     pub population: &'a DataFrame,
     pub asylum_support: Option<&'a DataFrame>,
 }
@@ -118,19 +118,20 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
         .filter(|(_, a)| a.level == Level::Area)
         .map(|(i, a)| (a.code.as_str(), i))
         .collect();
-    let records = inputs
-        .records
+    let no_records;
+    let records = match inputs.records {
+        Some(r) => r,
+        None => {
+            no_records = DataFrame::empty_with_schema(&crate::ingest::records::canonical_schema());
+            &no_records
+        }
+    };
+    let records = records
         .clone()
         .lazy()
         .with_column(period::key_expr(plan.period, "referral_date").alias("__period"))
         .collect()?;
-    let periods: Vec<i32> = {
-        let s = records
-            .column("__period")?
-            .unique_stable()?
-            .sort(Default::default())?;
-        s.i32()?.iter().flatten().collect()
-    };
+    let periods = period_keys(&records)?;
 
     // Area-level cells, keyed (indicator, group, area, period) → (numerator, denominator).
     let mut cells: Cells = BTreeMap::new();
@@ -192,43 +193,54 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             }
         }
     }
+    let mut all_periods: std::collections::BTreeSet<i32> = periods.into_iter().collect();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         if ind.method == Method::Rate && plan.source_of(ind).kind == SourceKind::AsyD11 {
             if let Some(support) = inputs.asylum_support {
-                support_rate(
+                let support_periods = support_rate(
                     plan,
                     ii,
                     support,
                     inputs.population,
                     &area_index,
-                    &periods,
                     &mut cells,
                 )?;
+                all_periods.extend(support_periods);
             }
         }
     }
     let rows = roll_up(&areas, cells);
     Ok(Counts {
         areas,
-        periods,
+        periods: all_periods.into_iter().collect(),
         rows,
     })
 }
 
+/// The distinct period keys of a frame's `__period` column, in order.
+fn period_keys(df: &DataFrame) -> Result<Vec<i32>> {
+    let s = df
+        .column("__period")?
+        .unique_stable()?
+        .sort(Default::default())?;
+    Ok(s.i32()?.iter().flatten().collect())
+}
+
 /// People on asylum support at the last quarter end of each period, over the mid-year population.
+/// Returns the periods the table covers.
 fn support_rate(
     plan: &Plan,
     ii: usize,
     support: &DataFrame,
     population: &DataFrame,
     area_index: &BTreeMap<&str, usize>,
-    periods: &[i32],
     cells: &mut Cells,
-) -> Result<()> {
+) -> Result<Vec<i32>> {
     let with_period = support
         .clone()
         .lazy()
         .with_column(period::key_expr(plan.period, "date").alias("__period"));
+    let periods = period_keys(&with_period.clone().collect()?)?;
     let latest_in_period = col("date").max().over([col("__period")])?;
     let latest = with_period
         .filter(col("date").eq(latest_in_period))
@@ -258,7 +270,7 @@ fn support_rate(
         }
     }
     for (&code, &a) in area_index {
-        for &p in periods {
+        for &p in &periods {
             let people = stock.get(&(code.to_string(), p)).copied().unwrap_or(0.0);
             let denominator = pop
                 .get(&(code.to_string(), period::population_year(plan.period, p)))
@@ -266,7 +278,7 @@ fn support_rate(
             cells.insert((ii, None, a, p), (people, denominator));
         }
     }
-    Ok(())
+    Ok(periods)
 }
 
 /// Adds region and total rows by summing area cells (a missing denominator makes the sum missing).

@@ -1,5 +1,6 @@
 //! Home Office Asy_D11: people on asylum support by local authority at quarter end.
 
+use super::lookup::Resolver;
 use super::{apply_rules, open, parse_date, Loaded, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
@@ -7,7 +8,7 @@ use polars::prelude::*;
 
 /// Reads Asy_D11. Rows whose `LAD Code` is not in `area_codes` are accepted but kept out of
 /// area figures, and counted in `outside`.
-pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
+pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Result<Loaded> {
     let (raw, rows_read, unreadable) = open(
         &source.path,
         &source.columns,
@@ -48,23 +49,112 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
     problems.extend(unreadable);
     problems.sort();
-    let codes = Series::new("codes".into(), area_codes);
+    // Resolve each distinct (code, name) pair once, then join the answer back to the rows.
+    let has_name = accepted.get_column_index("Local Authority").is_some();
+    let name_expr = if has_name {
+        col("Local Authority").str().strip_chars(lit(NULL))
+    } else {
+        lit(NULL).cast(DataType::String)
+    };
     let all = accepted
         .lazy()
         .select([
-            col("LAD Code")
-                .str()
-                .strip_chars(lit(NULL))
-                .alias("area_code"),
+            col("LAD Code").str().strip_chars(lit(NULL)).alias("__code"),
+            name_expr.alias("__name"),
             col("date"),
             col("people"),
         ])
+        .collect()?;
+    let pairs =
+        all.select(["__code", "__name"])?
+            .unique_stable(None, UniqueKeepStrategy::First, None)?;
+    let (pc, pn) = (
+        pairs.column("__code")?.str()?.clone(),
+        pairs.column("__name")?.str()?.clone(),
+    );
+    let mut mapped = Vec::with_capacity(pairs.height());
+    let mut corrected = Vec::with_capacity(pairs.height());
+    for i in 0..pairs.height() {
+        let (code, by_name) = resolver.resolve(pc.get(i).unwrap_or(""), pn.get(i));
+        mapped.push(code);
+        corrected.push(by_name);
+    }
+    let mapping = DataFrame::new(
+        pairs.height(),
+        vec![
+            pairs.column("__code")?.clone(),
+            pairs.column("__name")?.clone(),
+            Column::new("area_code".into(), mapped),
+            Column::new("__corrected".into(), corrected),
+        ],
+    )?;
+    let codes = Series::new("codes".into(), area_codes);
+    let all = all
+        .lazy()
+        .join(
+            mapping.lazy(),
+            [col("__code"), col("__name")],
+            [col("__code"), col("__name")],
+            JoinArgs {
+                nulls_equal: true,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
         .with_column(
             col("area_code")
                 .is_in(lit(codes).implode(false), false)
                 .alias("__ours"),
         )
         .collect()?;
+    let mut notes = Vec::new();
+    let fixes = all
+        .clone()
+        .lazy()
+        .filter(col("__corrected"))
+        .group_by([col("__code"), col("__name"), col("area_code")])
+        .agg([len().alias("rows")])
+        .sort(["__code", "__name"], Default::default())
+        .collect()?;
+    if fixes.height() > 0 {
+        let n: u64 = fixes
+            .column("rows")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .sum()
+            .unwrap_or(0);
+        let (fc, fnm, fa) = (
+            fixes.column("__code")?.str()?,
+            fixes.column("__name")?.str()?,
+            fixes.column("area_code")?.str()?,
+        );
+        let examples: Vec<String> = (0..fixes.height().min(5))
+            .map(|i| {
+                format!(
+                    "{} \"{}\" → {}",
+                    fc.get(i).unwrap_or(""),
+                    fnm.get(i).unwrap_or(""),
+                    fa.get(i).unwrap_or("")
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "{n} rows carry a LAD code that belongs to another area than their Local Authority name; they were placed by name (e.g. {})",
+            examples.join("; ")
+        ));
+    }
+    let remapped = all
+        .clone()
+        .lazy()
+        .filter(
+            col("__code")
+                .neq(col("area_code"))
+                .and(col("__corrected").not()),
+        )
+        .collect()?
+        .height();
+    if remapped > 0 {
+        notes.push(format!("{remapped} rows use LAD codes of older vintages; they were mapped to April 2023 areas through the code history"));
+    }
     let outside_rows = all
         .clone()
         .lazy()
@@ -95,5 +185,6 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         rows_read,
         problems,
         outside,
+        notes,
     })
 }

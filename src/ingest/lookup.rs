@@ -3,6 +3,7 @@
 use super::{read_strict, require_columns};
 use crate::error::{Error, Result};
 use polars::prelude::*;
+use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,4 +67,148 @@ pub fn load(path: &Path) -> Result<(Vec<AreaInfo>, u64)> {
     }
     let n = areas.len() as u64;
     Ok((areas, n))
+}
+
+/// How published codes and names resolve to the areas of the lookup.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    /// Older LAD code → its April 2023 LAD (from the ONS code history).
+    pub history: HashMap<String, String>,
+    /// Normalised area name (current and former) → LAD code.
+    pub names: HashMap<String, String>,
+}
+
+/// Lowercase, `&` as "and", punctuation as spaces, without ", City of" / ", County of".
+pub fn normalise_name(name: &str) -> String {
+    let lower = name.to_lowercase().replace('&', " and ");
+    let cleaned: String = lower
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if i + 1 < words.len()
+            && (words[i] == "city" || words[i] == "county")
+            && words[i + 1] == "of"
+            && i + 2 == words.len()
+        {
+            break;
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out.join(" ")
+}
+
+impl Resolver {
+    /// Names from the lookup, plus codes and former names from an optional ONS code history
+    /// (`lad_code, lad_name, lad23_code`, optionally `former_names` separated by `; `).
+    pub fn new(areas: &[AreaInfo], history: Option<&Path>) -> Result<Resolver> {
+        let mut r = Resolver::default();
+        for a in areas {
+            r.names.insert(normalise_name(&a.name), a.code.clone());
+        }
+        if let Some(path) = history {
+            let df = read_strict(path)?;
+            require_columns(&df, path, &["lad_code", "lad_name", "lad23_code"])?;
+            let get = |c: &str| -> Result<Vec<String>> {
+                Ok(match df.column(c) {
+                    Ok(col) => col
+                        .str()?
+                        .iter()
+                        .map(|v| v.unwrap_or("").trim().to_string())
+                        .collect(),
+                    Err(_) => vec![String::new(); df.height()],
+                })
+            };
+            let (codes, names, lad23, former) = (
+                get("lad_code")?,
+                get("lad_name")?,
+                get("lad23_code")?,
+                get("former_names")?,
+            );
+            for i in 0..df.height() {
+                if codes[i].is_empty() || lad23[i].is_empty() {
+                    continue;
+                }
+                r.history.insert(codes[i].clone(), lad23[i].clone());
+                for name in std::iter::once(names[i].as_str()).chain(former[i].split("; ")) {
+                    if !name.is_empty() {
+                        r.names
+                            .entry(normalise_name(name))
+                            .or_insert_with(|| lad23[i].clone());
+                    }
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// The area a published (code, name) pair belongs to, and whether the name overrode the code.
+    /// The code is mapped through the history; when the name is exactly another area's name, the
+    /// name wins (the code was wrong); an unknown name (a typo) leaves the code as it is.
+    pub fn resolve(&self, code: &str, name: Option<&str>) -> (String, bool) {
+        let code = self
+            .history
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string());
+        match name.and_then(|n| self.names.get(&normalise_name(n))) {
+            Some(by_name) if *by_name != code => (by_name.clone(), true),
+            _ => (code, false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_normalise_across_publishers() {
+        assert_eq!(normalise_name("Bristol, City of"), "bristol");
+        assert_eq!(
+            normalise_name("Kingston upon Hull, City of"),
+            "kingston upon hull"
+        );
+        assert_eq!(normalise_name("St. Helens"), normalise_name("St Helens"));
+        assert_eq!(normalise_name("Brighton & Hove"), "brighton and hove");
+        assert_eq!(normalise_name("City of London"), "city of london");
+    }
+
+    #[test]
+    fn a_name_belonging_to_another_area_overrides_a_wrong_code() {
+        let areas = [
+            ("E06000010", "Kingston upon Hull, City of"),
+            ("E08000032", "Bradford"),
+            ("E07000200", "Babergh"),
+        ]
+        .map(|(c, n)| AreaInfo {
+            code: c.into(),
+            name: n.into(),
+            region_code: "R".into(),
+            region_name: "R".into(),
+        });
+        let mut r = Resolver::new(&areas, None).unwrap();
+        r.history.insert("E07000004".into(), "E06000060".into());
+        assert_eq!(
+            r.resolve("E06000010", Some("Bradford")),
+            ("E08000032".into(), true)
+        );
+        assert_eq!(
+            r.resolve("E06000010", Some("Kingston upon Hull, City of")),
+            ("E06000010".into(), false)
+        );
+        assert_eq!(
+            r.resolve("E07000200", Some("Bamberg")),
+            ("E07000200".into(), false),
+            "a typo keeps the code"
+        );
+        assert_eq!(
+            r.resolve("E07000004", Some("Aylesbury Vale")),
+            ("E06000060".into(), false)
+        );
+    }
 }

@@ -33,6 +33,8 @@ pub struct InputSummary {
     pub rows_outside_areas: u64,
     /// The codes of those rows, with their row counts.
     pub outside_areas: String,
+    /// What the reader changed or inferred, in plain words.
+    pub notes: Vec<String>,
 }
 
 /// A source after checking: its accepted rows (typed), how many rows were read, what was wrong.
@@ -43,6 +45,8 @@ pub struct Loaded {
     /// Accepted rows that are not areas of this pipeline (national placeholder rows, other
     /// nations, codes outside the lookup): code → rows. They are kept out of area figures.
     pub outside: Vec<(String, u64)>,
+    /// What the reader changed or inferred, in plain words (shown in the data-quality report).
+    pub notes: Vec<String>,
 }
 
 /// One quarantined problem. A row with several problems appears once per problem.

@@ -62,5 +62,6 @@ pub fn load(source: &Source) -> Result<Loaded> {
         rows_read,
         problems,
         outside: Vec::new(),
+        notes: Vec::new(),
     })
 }

@@ -278,6 +278,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         rows_read,
         problems,
         outside: Vec::new(),
+        notes: Vec::new(),
     })
 }
 

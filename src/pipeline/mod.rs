@@ -21,7 +21,7 @@ pub const MAX_REJECTED_SHARE: f64 = 0.05;
 /// Everything ingest produced.
 pub struct Ingested {
     pub areas: Vec<ingest::lookup::AreaInfo>,
-    pub records: polars::prelude::DataFrame,
+    pub records: Option<polars::prelude::DataFrame>,
     pub population: polars::prelude::DataFrame,
     pub asylum_support: Option<polars::prelude::DataFrame>,
     pub inputs: Vec<InputSummary>,
@@ -54,6 +54,7 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
         rows_accepted: rows_read - rejected,
         rows_rejected: rejected,
         rows_outside_areas: loaded.outside.iter().map(|(_, n)| n).sum(),
+        notes: loaded.notes.clone(),
         outside_areas: loaded
             .outside
             .iter()
@@ -78,8 +79,13 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         rows_rejected: 0,
         rows_outside_areas: 0,
         outside_areas: String::new(),
+        notes: Vec::new(),
     }];
     let codes: Vec<String> = areas.iter().map(|a| a.code.clone()).collect();
+    let resolver = ingest::lookup::Resolver::new(
+        &areas,
+        plan.code_history.as_ref().map(|(p, _)| p.as_path()),
+    )?;
     let mut problems = Vec::new();
     let (mut records, mut population, mut asylum_support) = (None, None, None);
     for source in &plan.sources {
@@ -97,7 +103,7 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
                 population = Some(p.frame);
             }
             SourceKind::AsyD11 => {
-                let s = ingest::asylum_support::load(source, &codes)?;
+                let s = ingest::asylum_support::load(source, &codes, &resolver)?;
                 inputs.push(summary(source, "asy_d11", &s)?);
                 problems.extend(s.problems);
                 asylum_support = Some(s.frame);
@@ -107,7 +113,7 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
     let missing = |what: &str| Error::Internal(format!("no {what} source after compile"));
     Ok(Ingested {
         areas,
-        records: records.ok_or_else(|| missing("records"))?,
+        records,
         population: population.ok_or_else(|| missing("population"))?,
         asylum_support,
         inputs,
@@ -152,7 +158,7 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
         plan,
         &indicators::Inputs {
             areas: &data.areas,
-            records: &data.records,
+            records: data.records.as_ref(),
             population: &data.population,
             asylum_support: data.asylum_support.as_ref(),
         },

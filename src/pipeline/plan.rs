@@ -60,6 +60,8 @@ pub struct Plan {
     pub pipeline_sha256: String,
     pub lookup: PathBuf,
     pub lookup_display: String,
+    /// The code history file and its path as written, when the pipeline gives one.
+    pub code_history: Option<(PathBuf, String)>,
     pub total_code: String,
     pub total_name: String,
     pub sources: Vec<Source>,
@@ -145,14 +147,27 @@ fn compile(
         err(spec.name.span(), format!("invalid name '{name}'; use letters, digits, '-' and '_' (it names the output folder)"));
     }
 
+    let mut resolve = |p: &toml::Spanned<String>| match expand_env(p.get_ref()) {
+        Ok(expanded) => (base.join(&expanded), expanded),
+        Err(msg) => {
+            err(p.span(), msg);
+            (PathBuf::new(), String::new())
+        }
+    };
+    let lookup = resolve(&spec.areas.lookup);
+    let code_history = spec.areas.code_history.as_ref().map(&mut resolve);
+    let out_dir_spec = spec.output.dir.as_ref().map(&mut resolve);
+    let resolved: Vec<(PathBuf, String)> =
+        spec.sources.values().map(|s| resolve(&s.path)).collect();
     let sources: Vec<Source> = spec
         .sources
         .iter()
-        .map(|(id, s)| Source {
+        .zip(resolved)
+        .map(|((id, s), (path, display_path))| Source {
             id: id.clone(),
             kind: s.kind,
-            path: base.join(s.path.get_ref()),
-            display_path: s.path.get_ref().clone(),
+            path,
+            display_path,
             columns: s
                 .columns
                 .iter()
@@ -160,11 +175,19 @@ fn compile(
                 .collect(),
         })
         .collect();
-    for kind in [SourceKind::Records, SourceKind::Population] {
+    for (kind, allowed) in [
+        (SourceKind::Records, 0..=1),
+        (SourceKind::Population, 1..=1),
+    ] {
         let n = sources.iter().filter(|s| s.kind == kind).count();
-        if n != 1 {
+        if !allowed.contains(&n) {
+            let want = if *allowed.start() == 0 {
+                "at most one"
+            } else {
+                "exactly one"
+            };
             problems.push(format!(
-                "{}: expected exactly one source of kind '{}', found {n}",
+                "{}: expected {want} source of kind '{}', found {n}",
                 path.display(),
                 kind_name(kind)
             ));
@@ -204,7 +227,7 @@ fn compile(
             reference: g.reference,
         });
     }
-    if !groups.iter().any(|g| g.reference) {
+    if !groups.is_empty() && !groups.iter().any(|g| g.reference) {
         problems_note(
             &mut err,
             text,
@@ -321,7 +344,7 @@ fn compile(
     }
     let out_dir = match (out_override, &spec.output.dir) {
         (Some(dir), _) => dir.to_path_buf(),
-        (None, Some(dir)) => base.join(dir.get_ref()),
+        (None, Some(_)) => out_dir_spec.map(|(p, _)| p).unwrap_or_default(),
         (None, None) => PathBuf::from("reports").join(&name),
     };
     Ok(Plan {
@@ -330,8 +353,9 @@ fn compile(
         period: spec.period,
         pipeline_path: path.to_path_buf(),
         pipeline_sha256: sha,
-        lookup: base.join(spec.areas.lookup.get_ref()),
-        lookup_display: spec.areas.lookup.get_ref().clone(),
+        lookup: lookup.0,
+        lookup_display: lookup.1,
+        code_history,
         total_code: spec.areas.total_code,
         total_name: spec.areas.total_name,
         sources,
@@ -343,6 +367,31 @@ fn compile(
         },
         out_dir,
     })
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` in a path from the environment.
+pub fn expand_env(text: &str) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(format!("unclosed '${{' in path '{text}'"));
+        };
+        let inner = &rest[start + 2..start + end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match (std::env::var(name).ok().filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => return Err(format!("environment variable {name} is not set (write ${{{name}:-default}} to give a default)")),
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn problems_note(err: &mut dyn FnMut(Range<usize>, String), text: &str, msg: &str) {

@@ -20,6 +20,7 @@ pub struct Spec {
     pub areas: AreasSpec,
     pub sources: IndexMap<String, SourceSpec>,
     /// In file order: the first group with `reference = true` is the main comparator.
+    #[serde(default)]
     pub groups: IndexMap<String, GroupSpec>,
     pub indicators: Vec<IndicatorSpec>,
     #[serde(default)]
@@ -42,6 +43,10 @@ pub enum PeriodKind {
 pub struct AreasSpec {
     /// ONS LAD lookup: `lad_code, lad_name, utla_code, utla_name, region_name, region_code`.
     pub lookup: Spanned<String>,
+    /// Optional ONS code history (`lad_code, lad23_code`, with `lad_name`, `former_names`) for
+    /// published tables that use LAD codes of older vintages.
+    #[serde(default)]
+    pub code_history: Option<Spanned<String>>,
     /// Code and name of the row that sums every area in the data (the benchmark).
     #[serde(default = "default_total_code")]
     pub total_code: String,

@@ -103,6 +103,16 @@ fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>>
             String::new(),
             i.rows_rejected.to_string(),
         ]);
+        for note in &i.notes {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                "note".into(),
+                String::new(),
+                note.clone(),
+                String::new(),
+            ]);
+        }
         if i.rows_outside_areas > 0 {
             rows.push(vec![
                 i.source.clone(),
