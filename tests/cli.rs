@@ -109,6 +109,17 @@ fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// The manifest's entry for one input source.
+fn input(manifest: serde_json::Value, source: &str) -> serde_json::Value {
+    manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == source)
+        .unwrap_or_else(|| panic!("no input {source}"))
+        .clone()
+}
+
 fn manifest(w: &Work, dir: &str) -> serde_json::Value {
     serde_json::from_str(&w.read(&format!("{dir}/manifest.json"))).unwrap()
 }
@@ -1087,13 +1098,7 @@ fn published_rows_outside_the_pipelines_areas_are_counted_not_dropped() {
     w.write("sample_data/asylum_support_by_la.csv", &support);
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let m = manifest(&w, "reports/example");
-    let s = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["source"] == "asylum_support")
-        .unwrap()
-        .clone();
+    let s = input(m, "asylum_support");
     assert_eq!(s["rows_read"], 722);
     assert_eq!(s["rows_accepted"], 722);
     assert_eq!(s["rows_outside_areas"], 2);
@@ -1149,13 +1154,7 @@ fn ragged_and_broken_records_are_quarantined_with_their_line_and_the_rest_is_kep
     );
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let m = manifest(&w, "reports/example");
-    let r = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["source"] == "records")
-        .unwrap()
-        .clone();
+    let r = input(m, "records");
     assert_eq!(r["rows_read"], 40000, "every record is counted");
     assert_eq!(
         r["rows_read"].as_u64().unwrap(),
@@ -1261,13 +1260,7 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
 
     // Every row is accounted for: areas, plus rows that name no England or Wales area.
     let m = manifest(&w, "reports/home_office");
-    let s = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["source"] == "asylum_support")
-        .unwrap()
-        .clone();
+    let s = input(m, "asylum_support");
     assert_eq!(s["rows_read"], 21_743);
     assert_eq!(s["rows_read"], s["rows_accepted"]);
     assert!(s["outside_areas"]
