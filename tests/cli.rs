@@ -601,6 +601,58 @@ fn the_inequalities_built_into_the_sample_are_found_and_a_group_without_one_is_s
             reference(ind)
         );
     }
+    // gaps.csv: the built-in gaps are beyond 99.8%; a group without one is Similar.
+    let gaps = csv_rows(&w.read("reports/example/gaps.csv"));
+    let gap = |ind: &str, group: &str| {
+        gaps.iter()
+            .find(|g| {
+                g["IndicatorID"] == ind
+                    && g["Group"].starts_with(group)
+                    && g["ReferenceGroup"].starts_with("Not subject")
+                    && g["AreaType"] == "England"
+                    && g["Timeperiod"] == latest
+            })
+            .unwrap_or_else(|| panic!("no gap {ind} {group}"))
+            .clone()
+    };
+    for (ind, group) in [
+        ("assessed_within_28_days", "Women"),
+        ("interpreter_provided", "Potential victims"),
+        ("service_after_assessment", "Older"),
+    ] {
+        let g = gap(ind, group);
+        assert_eq!(
+            (
+                g["Significance"].as_str(),
+                g["ComparedtoReference"].as_str()
+            ),
+            ("Lower (99.8%)", "Worst"),
+            "{ind} {group}"
+        );
+    }
+    assert_eq!(
+        gap("mental_health_need", "LGBT")["Significance"],
+        "Higher (99.8%)"
+    );
+    for ind in [
+        "assessed_within_28_days",
+        "interpreter_provided",
+        "service_after_assessment",
+    ] {
+        assert_eq!(
+            gap(ind, "UASC")["ComparedtoReference"],
+            "Similar",
+            "UASC {ind}"
+        );
+    }
+    for g in &gaps {
+        if g["GroupValue"] == "[c]" || g["ReferenceValue"] == "[c]" {
+            assert_eq!(
+                g["Difference"], "[c]",
+                "a gap on a suppressed figure is suppressed"
+            );
+        }
+    }
     let html = w.read("reports/example/index.html");
     assert!(html.contains(
         "Women and girls seeking asylum or with refugee status: referrals assessed within 28 days"

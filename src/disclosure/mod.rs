@@ -8,6 +8,7 @@
 use crate::indicators::{CountRow, Counts, OutArea};
 use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
+use crate::stats::trend::Trend;
 use crate::stats::{self, Comparison, Estimate};
 use std::collections::HashMap;
 
@@ -56,6 +57,15 @@ pub struct PublishedRow {
     pub note: String,
     pub vs_total: Comparison,
     pub vs_region: Comparison,
+    pub trend: Trend,
+}
+
+/// What is derived from published values after disclosure: comparisons and the recent trend.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotations {
+    pub vs_total: Comparison,
+    pub vs_region: Comparison,
+    pub trend: Trend,
 }
 
 /// How many cells each rule suppressed in one table (never the values).
@@ -98,15 +108,13 @@ impl DisclosedTable {
     pub fn audit(&self) -> &[Audit] {
         &self.audit
     }
-    /// Attaches benchmark comparisons, which are computed from published values only.
-    pub fn set_comparisons(
-        &mut self,
-        f: impl Fn(&DisclosedTable, &PublishedRow) -> (Comparison, Comparison),
-    ) {
+    /// Attaches comparisons and trends, which are computed from published values only.
+    pub fn annotate(&mut self, f: impl Fn(&DisclosedTable, &PublishedRow) -> Annotations) {
         let labels: Vec<_> = self.rows.iter().map(|r| f(self, r)).collect();
-        for (row, (total, region)) in self.rows.iter_mut().zip(labels) {
-            row.vs_total = total;
-            row.vs_region = region;
+        for (row, a) in self.rows.iter_mut().zip(labels) {
+            row.vs_total = a.vs_total;
+            row.vs_region = a.vs_region;
+            row.trend = a.trend;
         }
     }
 }
@@ -200,6 +208,7 @@ fn publish_row(
         note: String::new(),
         vs_total: Comparison::NotCompared,
         vs_region: Comparison::NotCompared,
+        trend: Trend::CannotBeCalculated,
     };
     match (count, denominator) {
         (Cell::Suppressed, _) | (_, Cell::Suppressed) => {

@@ -5,6 +5,7 @@
 //! stage reads.
 
 pub mod compare;
+pub mod gaps;
 pub mod period;
 
 use crate::error::Result;

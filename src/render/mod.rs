@@ -22,6 +22,8 @@ pub fn write_all(
     staging.write("indicators.csv", &tables::indicators_csv(plan, table)?)?;
     let mut frame = tables::indicators_frame(plan, table)?;
     staging.write("indicators.parquet", &tables::parquet_bytes(&mut frame)?)?;
+    let gaps = crate::indicators::gaps::compute(plan, table);
+    staging.write("gaps.csv", &tables::gaps_csv(plan, table, &gaps)?)?;
 
     let (html, charts) = html::report(plan, table, inputs, problems)?;
     staging.write("index.html", html.as_bytes())?;

@@ -93,8 +93,6 @@ fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
     }
 }
 
-pub const TREND: &str = "Cannot be calculated";
-
 /// The indicator table as CSV bytes.
 pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -123,7 +121,7 @@ pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
             cell_text(r.count),
             cell_text(r.denominator),
             r.note.clone(),
-            TREND.into(),
+            r.trend.label().into(),
             r.vs_total.label().into(),
             r.vs_region.label().into(),
         ])
@@ -175,7 +173,7 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
         num("Count", &|r| r.count.value()),
         num("Denominator", &|r| r.denominator.value()),
         text("Valuenote", &|i| rows[i].note.clone()),
-        text("RecentTrend", &|_| TREND.into()),
+        text("RecentTrend", &|i| rows[i].trend.label().into()),
         text("ComparedtoEnglandvalueorpercentiles", &|i| {
             rows[i].vs_total.label().into()
         }),
@@ -194,4 +192,89 @@ pub fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>> {
         .set_parallel(false)
         .finish(df)?;
     Ok(buf)
+}
+
+pub const GAP_COLUMNS: [&str; 24] = [
+    "IndicatorID",
+    "IndicatorName",
+    "AreaCode",
+    "AreaName",
+    "AreaType",
+    "Timeperiod",
+    "TimeperiodSortable",
+    "Group",
+    "ReferenceGroup",
+    "GroupValue",
+    "ReferenceValue",
+    "Difference",
+    "DifferenceLowerCI95.0limit",
+    "DifferenceUpperCI95.0limit",
+    "DifferenceLowerCI99.8limit",
+    "DifferenceUpperCI99.8limit",
+    "Ratio",
+    "RatioLowerCI95.0limit",
+    "RatioUpperCI95.0limit",
+    "RatioLowerCI99.8limit",
+    "RatioUpperCI99.8limit",
+    "Significance",
+    "ComparedtoReference",
+    "Note",
+];
+
+/// The equality gaps as CSV bytes.
+pub fn gaps_csv(
+    plan: &Plan,
+    table: &DisclosedTable,
+    gaps: &[crate::indicators::gaps::Gap],
+) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| crate::error::Error::Internal(e.to_string());
+    w.write_record(GAP_COLUMNS).map_err(err)?;
+    for g in gaps {
+        let ind = &plan.indicators[g.indicator];
+        let area = &table.areas()[g.area];
+        let marker = |c: Cell| cell_text(c);
+        let blank = || {
+            if g.group_value == Cell::Suppressed || g.reference_value == Cell::Suppressed {
+                "[c]".to_string()
+            } else {
+                "[x]".to_string()
+            }
+        };
+        let triple = |t: Option<crate::indicators::gaps::Measure>| -> [String; 5] {
+            match t {
+                Some(m) => [
+                    number(m.value),
+                    number(m.ci95.0),
+                    number(m.ci95.1),
+                    number(m.ci998.0),
+                    number(m.ci998.1),
+                ],
+                None => std::array::from_fn(|_| blank()),
+            }
+        };
+        let mut record = vec![
+            ind.id.clone(),
+            ind.name.clone(),
+            area.code.clone(),
+            area.name.clone(),
+            area.area_type().to_string(),
+            period::label(plan.period, g.period),
+            period::sortable(plan.period, g.period).to_string(),
+            plan.groups[g.group].label.clone(),
+            plan.groups[g.reference].label.clone(),
+            marker(g.group_value),
+            marker(g.reference_value),
+        ];
+        record.extend(triple(g.difference));
+        record.extend(triple(g.ratio));
+        record.extend([
+            g.significance.to_string(),
+            g.compared.label().to_string(),
+            g.note.clone(),
+        ]);
+        w.write_record(&record).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| crate::error::Error::Internal(e.to_string()))
 }
