@@ -26,6 +26,9 @@ pub enum Command {
         /// Output folder (default: the pipeline's `[output] dir`, else `reports/<name>`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write unsuppressed figures to this restricted folder (never publish it).
+        #[arg(long)]
+        restricted: Option<PathBuf>,
     },
     /// Check the pipeline file and its inputs without computing anything.
     Validate {

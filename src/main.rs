@@ -5,7 +5,11 @@ use jsna::cmd;
 fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run { pipeline, out } => cmd::run::run(pipeline, out.as_deref(), cli.quiet),
+        Command::Run {
+            pipeline,
+            out,
+            restricted,
+        } => cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), cli.quiet),
         Command::Validate { pipeline } => cmd::validate::run(pipeline, cli.quiet),
         Command::List { pipeline } => cmd::list::run(pipeline),
         Command::Calc(args) => cmd::calc::run(args, cli.quiet),

@@ -1362,3 +1362,68 @@ fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
         stderr(&o)
     );
 }
+
+#[test]
+fn unsuppressed_figures_go_only_to_a_named_restricted_folder_marked_on_every_row() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "public_a"]));
+    ok(&w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--out",
+        "public_b",
+        "--restricted",
+        "restricted",
+    ]));
+    let (a, b) = (tree(&w.path("public_a")), tree(&w.path("public_b")));
+    for (name, bytes) in &a {
+        if name != "manifest.json" {
+            assert!(
+                bytes == &b[name],
+                "{name}: asking for a restricted output changed the published one"
+            );
+        }
+    }
+    assert!(
+        !b.keys().any(|k| k.contains("restricted")),
+        "nothing restricted in the published folder"
+    );
+    let rows = csv_rows(&w.read("restricted/indicators_restricted.csv"));
+    assert!(rows
+        .iter()
+        .all(|r| r["Restricted"] == "RESTRICTED: unsuppressed figures, not for publication"));
+    let small = rows
+        .iter()
+        .filter(|r| {
+            r["Count"]
+                .parse::<f64>()
+                .is_ok_and(|c| (1.0..=7.0).contains(&c))
+        })
+        .count();
+    assert!(
+        small > 0,
+        "the restricted table holds the small counts the published one suppresses"
+    );
+    // The restricted count, rounded, is what was published.
+    let public = csv_rows(&w.read("public_b/indicators.csv"));
+    for (r, p) in rows.iter().zip(&public).take(500) {
+        if let (Ok(x), Ok(y)) = (r["Count"].parse::<f64>(), p["Count"].parse::<f64>()) {
+            assert_eq!(round5(x), y);
+        }
+    }
+    assert!(w.read("restricted/manifest.json").contains("RESTRICTED"));
+    let o = w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--out",
+        "public_c",
+        "--restricted",
+        "public_c/inner",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("must not be the published folder"),
+        "{}",
+        stderr(&o)
+    );
+}

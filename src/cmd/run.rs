@@ -3,9 +3,17 @@ use crate::pipeline::{self, plan};
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(pipeline_file: &Path, out: Option<&Path>, quiet: bool) -> Result<i32> {
+pub fn run(
+    pipeline_file: &Path,
+    out: Option<&Path>,
+    restricted: Option<&Path>,
+    quiet: bool,
+) -> Result<i32> {
     let start = Instant::now();
-    let plan = plan::load(pipeline_file, out)?;
+    let mut plan = plan::load(pipeline_file, out)?;
+    if let Some(dir) = restricted {
+        plan.restricted_dir = Some(dir.to_path_buf());
+    }
     let summary = pipeline::run(&plan, &|stage| {
         super::say(quiet, &format!("jsna: {stage}…"))
     })?;

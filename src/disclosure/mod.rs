@@ -131,9 +131,42 @@ pub fn protect(count: f64, rule: DisclosureRule) -> Cell {
     }
 }
 
+/// Unsuppressed indicator rows, for a restricted folder only. Nothing that publishes accepts
+/// this type; the restricted writer marks every row it writes.
+#[derive(Debug, Clone)]
+pub struct RestrictedTable(DisclosedTable);
+
+impl RestrictedTable {
+    /// The unprotected rows, in the same shape as published ones.
+    pub fn unprotected(&self) -> &DisclosedTable {
+        &self.0
+    }
+    pub fn unprotected_mut(&mut self) -> &mut DisclosedTable {
+        &mut self.0
+    }
+}
+
+/// Computes every indicator row without disclosure control, for a restricted output.
+pub fn restricted(plan: &Plan, counts: &Counts) -> RestrictedTable {
+    let identity = DisclosureRule {
+        threshold: 0,
+        rounding: 1,
+    };
+    let mut table = build(plan, counts.clone(), identity);
+    for row in &mut table.rows {
+        if row.note.starts_with("Computed from counts rounded") {
+            row.note = "RESTRICTED: unsuppressed and unrounded".into();
+        }
+    }
+    RestrictedTable(table)
+}
+
 /// Runs disclosure control over every indicator row.
 pub fn disclose(plan: &Plan, counts: Counts) -> DisclosedTable {
-    let rule = plan.disclosure;
+    build(plan, counts, plan.disclosure)
+}
+
+fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
     let mut audit: Vec<Audit> = plan
         .indicators
         .iter()

@@ -165,6 +165,10 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
     )?;
     lap("indicators", &mut timings);
 
+    if let Some(dir) = &plan.restricted_dir {
+        progress("restricted output");
+        write_restricted(plan, &counts, dir)?;
+    }
     progress("disclosure control");
     let mut table: DisclosedTable = disclosure::disclose(plan, counts);
     compare::attach(plan, &mut table);
@@ -187,6 +191,35 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
         suppressed: table.audit().iter().map(|a| a.suppressed_primary).sum(),
         outputs: outputs.len() + 1,
     })
+}
+
+/// Writes the unsuppressed table to the restricted folder, which must not be, or be inside, the
+/// published folder.
+fn write_restricted(plan: &Plan, counts: &indicators::Counts, dir: &std::path::Path) -> Result<()> {
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if abs(dir).starts_with(abs(&plan.out_dir)) {
+        return Err(Error::Usage(format!(
+            "the restricted folder {} must not be the published folder {} or inside it",
+            dir.display(),
+            plan.out_dir.display()
+        )));
+    }
+    let mut table = disclosure::restricted(plan, counts);
+    compare::attach(plan, table.unprotected_mut());
+    let mut staging = Staging::new(dir)?;
+    staging.write(
+        "indicators_restricted.csv",
+        &render::tables::restricted_csv(plan, &table)?,
+    )?;
+    let manifest = json!({
+        "restricted": render::tables::RESTRICTED_MARK,
+        "program": { "name": "jsna", "version": env!("CARGO_PKG_VERSION") },
+        "pipeline": { "name": plan.name, "sha256": plan.pipeline_sha256 },
+        "outputs": staging.outputs(),
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    staging.commit(&bytes)?;
+    Ok(())
 }
 
 fn manifest(

@@ -69,6 +69,8 @@ pub struct Plan {
     pub indicators: Vec<Indicator>,
     pub disclosure: DisclosureRule,
     pub out_dir: PathBuf,
+    /// Where unsuppressed figures go, only when the pipeline or the command line names it.
+    pub restricted_dir: Option<PathBuf>,
 }
 
 impl Plan {
@@ -157,6 +159,7 @@ fn compile(
     let lookup = resolve(&spec.areas.lookup);
     let code_history = spec.areas.code_history.as_ref().map(&mut resolve);
     let out_dir_spec = spec.output.dir.as_ref().map(&mut resolve);
+    let restricted_spec = spec.output.restricted_dir.as_ref().map(&mut resolve);
     let resolved: Vec<(PathBuf, String)> =
         spec.sources.values().map(|s| resolve(&s.path)).collect();
     let sources: Vec<Source> = spec
@@ -366,6 +369,7 @@ fn compile(
             rounding: spec.disclosure.rounding,
         },
         out_dir,
+        restricted_dir: restricted_spec.map(|(p, _)| p),
     })
 }
 

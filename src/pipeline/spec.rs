@@ -164,4 +164,7 @@ pub struct OutputSpec {
     /// Output folder (default `reports/<name>` beside the pipeline's parent folder).
     #[serde(default)]
     pub dir: Option<Spanned<String>>,
+    /// A restricted folder for unsuppressed figures (never published). None unless named.
+    #[serde(default)]
+    pub restricted_dir: Option<Spanned<String>>,
 }

@@ -95,12 +95,27 @@ fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
 
 /// The indicator table as CSV bytes.
 pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
+    indicator_rows_csv(plan, table, None)
+}
+
+/// Every row of a restricted file carries this in its first column.
+pub const RESTRICTED_MARK: &str = "RESTRICTED: unsuppressed figures, not for publication";
+
+/// The unsuppressed indicator table, for a restricted folder: every row is marked.
+pub fn restricted_csv(plan: &Plan, table: &crate::disclosure::RestrictedTable) -> Result<Vec<u8>> {
+    indicator_rows_csv(plan, table.unprotected(), Some(RESTRICTED_MARK))
+}
+
+fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| crate::error::Error::Internal(e.to_string());
-    w.write_record(COLUMNS).map_err(err)?;
+    let mut header: Vec<&str> = mark.map(|_| "Restricted").into_iter().collect();
+    header.extend(COLUMNS);
+    w.write_record(&header).map_err(err)?;
     for r in table.rows() {
         let l = labels(plan, table, r);
-        w.write_record([
+        let mut record: Vec<String> = mark.map(str::to_string).into_iter().collect();
+        record.extend([
             l.id,
             l.name,
             l.code,
@@ -124,8 +139,8 @@ pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
             r.trend.label().into(),
             r.vs_total.label().into(),
             r.vs_region.label().into(),
-        ])
-        .map_err(err)?;
+        ]);
+        w.write_record(&record).map_err(err)?;
     }
     w.into_inner()
         .map_err(|e| crate::error::Error::Internal(e.to_string()))
