@@ -8,7 +8,13 @@ use std::path::PathBuf;
 ///
 /// Exit codes: 0 success, 1 data checks failed, 2 usage, configuration or file error.
 #[derive(Debug, Parser)]
-#[command(name = "jsna", version, about, long_about = None)]
+#[command(
+    name = "jsna",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 data checks failed, 2 usage, configuration or file error.\nDocs: README.md, pipelines/README.md, docs/methods.md."
+)]
 pub struct Cli {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
