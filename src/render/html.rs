@@ -3,11 +3,12 @@
 use super::charts::{self, Bar, BarChart};
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
+use crate::indicators::gaps::Gap;
 use crate::indicators::{period, Level};
 use crate::ingest::InputSummary;
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
-use crate::stats::{compare_to_benchmark, Comparison};
+use crate::stats::Comparison;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -128,6 +129,7 @@ pub fn report(
     table: &DisclosedTable,
     inputs: &[InputSummary],
     problems: &[crate::ingest::Problem],
+    gaps: &[Gap],
 ) -> Result<(String, Vec<ChartOut>)> {
     let latest = *table.periods().last().unwrap_or(&0);
     let latest_label = period::label(plan.period, latest);
@@ -157,15 +159,20 @@ pub fn report(
             );
             let is_primary = g.is_some() && g == reference;
             let is_ref = g.is_some_and(|g| plan.groups[g].reference);
-            let compared = if is_primary || g.is_none() {
-                Comparison::NotCompared
-            } else {
-                compare_to_benchmark(r.value.value().and(r.ci95), ref_value, ind.polarity)
+            // The same verdict as gaps.csv: the group against the main reference group.
+            let gap = match (g, reference) {
+                (Some(g), Some(rf)) if !is_primary => gaps.iter().find(|x| {
+                    x.indicator == ii
+                        && x.group == g
+                        && x.reference == rf
+                        && x.area == 0
+                        && x.period == latest
+                }),
+                _ => None,
             };
-            if !is_ref && g.is_some() {
-                if let Some(msg) =
-                    key_message(plan, ii, &label, r, ref_value, compared, &u, reference)
-                {
+            let compared = gap.map_or(Comparison::NotCompared, |x| x.compared);
+            if let (Some(gap), Some(rf)) = (gap, reference) {
+                if let Some(msg) = key_message(plan, &label, gap, &plan.groups[rf].label, &u) {
                     key_messages.push(msg);
                 }
             }
@@ -215,7 +222,7 @@ pub fn report(
             axis_label: format!("{} ({}), with 95% confidence interval", ind.name, u),
             note: match reference {
                 Some(r) if ref_value.is_some() && !ind.groups.is_empty() => format!(
-                    "Labels compare each group with {} (Fingertips rule, 95%).",
+                    "Labels compare each group with {}: Better/Worse at 95%, Best/Worst at 99.8% (interval of the difference).",
                     plan.groups[r].label.to_lowercase()
                 ),
                 _ => String::new(),
@@ -322,38 +329,36 @@ fn alt_text(chart: &BarChart, unit: &str) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn key_message(
-    plan: &Plan,
-    ii: usize,
-    label: &str,
-    r: &PublishedRow,
-    ref_value: Option<f64>,
-    compared: Comparison,
-    unit: &str,
-    reference: Option<usize>,
-) -> Option<String> {
-    let ind = &plan.indicators[ii];
-    let value = r.value.value()?;
-    let ref_label = plan.groups[reference?].label.to_lowercase();
-    let ref_value = ref_value?;
-    let verdict = match compared {
-        Comparison::Better | Comparison::Best => "better than",
-        Comparison::Worse | Comparison::Worst => "worse than",
-        Comparison::Higher => "higher than",
-        Comparison::Lower => "lower than",
-        Comparison::Similar => "similar to",
+/// A plain-language sentence about one equality gap, or none when it cannot be published.
+fn key_message(plan: &Plan, label: &str, gap: &Gap, reference: &str, unit: &str) -> Option<String> {
+    let ind = &plan.indicators[gap.indicator];
+    let (value, ref_value, diff) = (
+        gap.group_value.value()?,
+        gap.reference_value.value()?,
+        gap.difference?,
+    );
+    let size = match unit {
+        "%" => format!("{} percentage points", fmt1(diff.value.abs())),
+        u => format!("{} {u}", fmt1(diff.value.abs())),
+    };
+    let direction = if diff.value < 0.0 { "lower" } else { "higher" };
+    let verdict = match gap.compared {
+        Comparison::Best => "better, significant at 99.8% confidence".to_string(),
+        Comparison::Worst => "worse, significant at 99.8% confidence".to_string(),
+        Comparison::Better => "better, significant at 95% confidence".to_string(),
+        Comparison::Worse => "worse, significant at 95% confidence".to_string(),
+        Comparison::Higher | Comparison::Lower => {
+            format!("significant ({})", gap.significance.to_lowercase())
+        }
+        Comparison::Similar => "not a significant difference".to_string(),
         Comparison::NotCompared => return None,
     };
-    let significance = if compared == Comparison::Similar {
-        "no significant difference"
-    } else {
-        "a significant difference at 95% confidence"
-    };
     Some(format!(
-        "{label}: {} {}, {verdict} {ref_label} ({}): {significance}.",
+        "{label}: {} {} against {} for {}, {size} {direction}: {verdict}.",
         ind.name.to_lowercase(),
         with_unit(value, unit),
-        with_unit(ref_value, unit)
+        with_unit(ref_value, unit),
+        reference.to_lowercase(),
     ))
 }
 

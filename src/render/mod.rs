@@ -25,7 +25,7 @@ pub fn write_all(
     let gaps = crate::indicators::gaps::compute(plan, table);
     staging.write("gaps.csv", &tables::gaps_csv(plan, table, &gaps)?)?;
 
-    let (html, charts) = html::report(plan, table, inputs, problems)?;
+    let (html, charts) = html::report(plan, table, inputs, problems, &gaps)?;
     staging.write("index.html", html.as_bytes())?;
     let paths: Vec<(String, std::path::PathBuf)> = charts
         .iter()
