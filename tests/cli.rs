@@ -1319,6 +1319,16 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
         .as_str()
         .unwrap()
         .contains("N/A - Subsistence Only (Dec 2023 - Sep 2024) (4)"));
+    let o = w.jsna_env(
+        &["validate", "pipelines/home_office.toml"],
+        &[("JSNA_REAL_DATA", data.to_str().unwrap())],
+    );
+    ok(&o);
+    assert!(
+        stderr(&o).contains("accepted rows name no area of this pipeline: N/A (92)"),
+        "{}",
+        stderr(&o)
+    );
     let notes = s["notes"].to_string();
     assert!(
         notes.contains("35 rows carry a LAD code that belongs to another area"),

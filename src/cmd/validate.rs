@@ -13,6 +13,16 @@ pub fn run(pipeline_file: &Path, quiet: bool) -> Result<i32> {
                 i.source, i.path, i.rows_read, i.rows_accepted, i.rows_rejected
             ),
         );
+        if i.rows_outside_areas > 0 {
+            let msg = format!(
+                "  {} accepted rows name no area of this pipeline: {}",
+                i.rows_outside_areas, i.outside_areas
+            );
+            super::say(quiet, &msg);
+        }
+        for note in &i.notes {
+            super::say(quiet, &format!("  note: {note}"));
+        }
     }
     for (shown, p) in data.problems.iter().enumerate() {
         if shown == 20 {
