@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-10000000}
-GROUPS=${2:-100000}
+NGROUPS=${2:-100000}
 BIN=${JSNA:-${CARGO_TARGET_DIR:-target}/release/jsna}
 WORK=${WORK:-$(mktemp -d)}
 [ -x "$BIN" ] || { echo "no release binary at $BIN: run cargo build --release" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
-echo "generating $ROWS rows in $GROUPS groups in $WORK"
-awk -v rows="$ROWS" -v groups="$GROUPS" 'BEGIN {
+echo "generating $ROWS rows in $NGROUPS groups in $WORK"
+awk -v rows="$ROWS" -v groups="$NGROUPS" 'BEGIN {
   srand(20240331); print "area,numerator,denominator";
   for (i = 0; i < rows; i++) printf "g%06d,%d,%d\n", i % groups, int(rand() * 20), 1000 + int(rand() * 9000)
 }' > "$WORK/rates.csv"
