@@ -1437,3 +1437,57 @@ fn unsuppressed_figures_go_only_to_a_named_restricted_folder_marked_on_every_row
         stderr(&o)
     );
 }
+
+#[test]
+fn records_holding_nhs_numbers_or_postcodes_are_refused_without_showing_values() {
+    let w = Work::new();
+    let text = w.read("sample_data/records.csv");
+    let nhs = ["9434765919", "4010232137", "9876543210", "1234567881"];
+    let with_ids: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},nhs_no,home_postcode"),
+            i => format!(
+                "{l},{},{}",
+                nhs[i % 4],
+                if i % 2 == 0 { "SW1A 1AA" } else { "M1" }
+            ),
+        })
+        .collect();
+    w.write("sample_data/records.csv", &(with_ids.join("\n") + "\n"));
+    for cmd in ["validate", "run"] {
+        let o = w.jsna(&[cmd, "pipelines/example.toml"]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("refusing to ingest direct identifiers"),
+            "{err}"
+        );
+        assert!(
+            err.contains("column \"nhs_no\" holds NHS numbers (passing the Modulus 11 check)"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "column \"home_postcode\" holds full UK postcodes (1 of 2 distinct values match)"
+            ),
+            "{err}"
+        );
+        assert!(
+            !err.contains("9434765919") && !err.contains("SW1A"),
+            "values must not be shown: {err}"
+        );
+    }
+    assert!(
+        !w.path("reports/example").exists(),
+        "nothing is published from a refused file"
+    );
+    // Allowed with a reason, the run goes ahead.
+    let text = w.read("pipelines/example.toml").replace(
+        "path = \"../sample_data/records.csv\"",
+        "path = \"../sample_data/records.csv\"\nallow_identifiers = { nhs_no = \"test fixture\", home_postcode = \"test fixture\" }",
+    );
+    w.write("pipelines/allowed.toml", &text);
+    ok(&w.jsna(&["run", "pipelines/allowed.toml"]));
+}

@@ -6,6 +6,7 @@
 
 pub mod asylum_support;
 pub mod lookup;
+pub mod pii;
 pub mod population;
 pub mod records;
 

@@ -138,6 +138,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         &source.id,
         &source.display_path,
     )?;
+    super::pii::guard(&raw, &source.path, &source.id, &source.allow_identifiers)?;
     let raw_names: Vec<String> = raw
         .get_column_names()
         .iter()

@@ -17,6 +17,8 @@ pub struct Source {
     /// The path as written in the pipeline file (shown in the manifest and report).
     pub display_path: String,
     pub columns: Vec<(String, String)>,
+    /// Columns the anonymisation guard lets through, with the reason given.
+    pub allow_identifiers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +178,7 @@ fn compile(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            allow_identifiers: s.allow_identifiers.clone(),
         })
         .collect();
     for (kind, allowed) in [

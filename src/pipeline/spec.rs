@@ -80,6 +80,9 @@ pub struct SourceSpec {
     /// Renames: canonical column name = column name in the file.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// Records only: columns the anonymisation guard lets through, each with the reason.
+    #[serde(default)]
+    pub allow_identifiers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
