@@ -23,6 +23,8 @@ pub enum Cell {
     Suppressed,
     /// `[x]`: not available.
     NotAvailable,
+    /// `[z]`: not applicable (e.g. the denominator of a median).
+    NotApplicable,
 }
 
 impl Cell {
@@ -37,6 +39,7 @@ impl Cell {
             Cell::Value(_) => "",
             Cell::Suppressed => "[c]",
             Cell::NotAvailable => "[x]",
+            Cell::NotApplicable => "[z]",
         }
     }
 }
@@ -58,6 +61,27 @@ pub struct PublishedRow {
     pub vs_total: Comparison,
     pub vs_region: Comparison,
     pub trend: Trend,
+}
+
+impl PublishedRow {
+    /// A row with its count and denominator and nothing derived yet.
+    fn empty(r: &CountRow, count: Cell, denominator: Cell) -> PublishedRow {
+        PublishedRow {
+            indicator: r.indicator,
+            group: r.group,
+            area: r.area,
+            period: r.period,
+            count,
+            denominator,
+            value: Cell::NotAvailable,
+            ci95: None,
+            ci998: None,
+            note: String::new(),
+            vs_total: Comparison::NotCompared,
+            vs_region: Comparison::NotCompared,
+            trend: Trend::CannotBeCalculated,
+        }
+    }
 }
 
 /// What is derived from published values after disclosure: comparisons and the recent trend.
@@ -221,28 +245,17 @@ fn publish_row(
     multiplier: f64,
     rule: DisclosureRule,
 ) -> PublishedRow {
+    if method == Method::Median {
+        return publish_median(r, rule);
+    }
     let count = protect(r.numerator, rule);
     // A proportion's denominator counts people, so it is protected too; a population is not.
     let denominator = match (method, r.denominator) {
         (_, None) => Cell::NotAvailable,
         (Method::Proportion, Some(d)) => protect(d, rule),
-        (Method::Rate, Some(d)) => Cell::Value(d),
+        (_, Some(d)) => Cell::Value(d),
     };
-    let mut row = PublishedRow {
-        indicator: r.indicator,
-        group: r.group,
-        area: r.area,
-        period: r.period,
-        count,
-        denominator,
-        value: Cell::NotAvailable,
-        ci95: None,
-        ci998: None,
-        note: String::new(),
-        vs_total: Comparison::NotCompared,
-        vs_region: Comparison::NotCompared,
-        trend: Trend::CannotBeCalculated,
-    };
+    let mut row = PublishedRow::empty(r, count, denominator);
     match (count, denominator) {
         (Cell::Suppressed, _) | (_, Cell::Suppressed) => {
             row.count = Cell::Suppressed;
@@ -258,8 +271,8 @@ fn publish_row(
         }
         (Cell::Value(x), Cell::Value(n)) => {
             let estimate = |conf| match method {
-                Method::Proportion => stats::wilson(x, n, conf, multiplier),
                 Method::Rate => stats::rate(x, n, conf, multiplier),
+                _ => stats::wilson(x, n, conf, multiplier),
             };
             match (estimate(0.95), estimate(0.998)) {
                 (Ok(a), Ok(b)) => {
@@ -271,7 +284,33 @@ fn publish_row(
                 (Err(e), _) | (_, Err(e)) => row.note = format!("[x] {e}"),
             }
         }
-        (Cell::NotAvailable, _) => row.note = "[x] not available".into(),
+        (Cell::NotAvailable | Cell::NotApplicable, _) | (_, Cell::NotApplicable) => {
+            row.note = "[x] not available".into()
+        }
+    }
+    row
+}
+
+/// A median: the number of values is protected like a count, and a suppressed count suppresses
+/// the median and its intervals. The median itself is not rounded.
+fn publish_median(r: &CountRow, rule: DisclosureRule) -> PublishedRow {
+    let count = protect(r.numerator, rule);
+    let mut row = PublishedRow::empty(r, count, Cell::NotApplicable);
+    match (count, r.median) {
+        (Cell::Suppressed, _) => {
+            row.value = Cell::Suppressed;
+            row.note = format!(
+                "[c] suppressed: fewer than {} values (disclosure control)",
+                rule.threshold + 1
+            );
+        }
+        (Cell::Value(_), Some(m)) => {
+            row.value = Cell::Value(m.value);
+            row.ci95 = m.ci95;
+            row.ci998 = m.ci998;
+            row.note = "Median with a distribution-free interval; the count of values is rounded to the nearest 5".into();
+        }
+        _ => row.note = "[x] no values".into(),
     }
     row
 }
@@ -324,6 +363,7 @@ mod tests {
             period: 2023,
             numerator: 0.0,
             denominator: Some(3.0),
+            median: None,
         };
         let row = publish_row(&r, Method::Proportion, 100.0, RULE);
         assert_eq!(row.value, Cell::Suppressed);
@@ -340,6 +380,7 @@ mod tests {
             period: 2023,
             numerator: 12.0,
             denominator: Some(48.0),
+            median: None,
         };
         let row = publish_row(&r, Method::Proportion, 100.0, RULE);
         assert_eq!(row.count, Cell::Value(10.0));

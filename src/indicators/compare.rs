@@ -62,6 +62,7 @@ fn trend(plan: &Plan, table: &DisclosedTable, row: &PublishedRow, periods: &[i32
     let kind = match ind.method {
         Method::Proportion => TrendKind::Proportion,
         Method::Rate => TrendKind::Rate,
+        Method::Median => return Trend::CannotBeCalculated,
     };
     recent_trend(&points, kind, ind.polarity)
 }

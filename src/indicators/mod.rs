@@ -54,8 +54,18 @@ pub struct CountRow {
     pub area: usize,
     pub period: i32,
     pub numerator: f64,
-    /// `None` when no denominator exists (e.g. no population estimate).
+    /// `None` when no denominator exists (e.g. no population estimate, or a median).
     pub denominator: Option<f64>,
+    /// Medians only: the median of the `numerator` values and its intervals (none when n is 0).
+    pub median: Option<MedianStat>,
+}
+
+/// A median with its 95% and 99.8% intervals (an interval is none when n is too small).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MedianStat {
+    pub value: f64,
+    pub ci95: Option<(f64, f64)>,
+    pub ci998: Option<(f64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +147,9 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     // Area-level cells, keyed (indicator, group, area, period) → (numerator, denominator).
     let mut cells: Cells = BTreeMap::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
+        if ind.method != Method::Proportion {
+            continue;
+        }
         for &g in &ind.groups {
             for &a in area_index.values() {
                 for &p in &periods {
@@ -150,7 +163,7 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             .indicators
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.groups.contains(&gi))
+            .filter(|(_, i)| i.groups.contains(&gi) && i.method == Method::Proportion)
             .map(|(i, _)| i)
             .collect();
         if members.is_empty() {
@@ -194,7 +207,7 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             }
         }
     }
-    let mut all_periods: std::collections::BTreeSet<i32> = periods.into_iter().collect();
+    let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         if ind.method == Method::Rate && plan.source_of(ind).kind == SourceKind::AsyD11 {
             if let Some(support) = inputs.asylum_support {
@@ -210,12 +223,119 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             }
         }
     }
-    let rows = roll_up(&areas, cells);
+    let mut rows = roll_up(&areas, cells);
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        if ind.method == Method::Median {
+            rows.extend(medians(plan, ii, &records, &areas, &area_index, &periods)?);
+        }
+    }
+    rows.sort_by(|x, y| {
+        (x.indicator, x.group, x.area, x.period).cmp(&(y.indicator, y.group, y.area, y.period))
+    });
     Ok(Counts {
         areas,
         periods: all_periods.into_iter().collect(),
         rows,
     })
+}
+
+/// Medians are not additive: each area, region and the total is computed from its own values.
+fn medians(
+    plan: &Plan,
+    ii: usize,
+    records: &DataFrame,
+    areas: &[OutArea],
+    area_index: &BTreeMap<&str, usize>,
+    periods: &[i32],
+) -> Result<Vec<CountRow>> {
+    let ind = &plan.indicators[ii];
+    // Every area code with its region's and the total's positions in `areas`.
+    let codes: Vec<&str> = area_index.keys().copied().collect();
+    let regions: Vec<u32> = area_index
+        .values()
+        .map(|&a| areas[a].region.unwrap_or(0) as u32)
+        .collect();
+    let places: Vec<u32> = area_index.values().map(|&a| a as u32).collect();
+    let map = DataFrame::new(
+        codes.len(),
+        vec![
+            Column::new("area_code".into(), codes),
+            Column::new("__area".into(), places),
+            Column::new("__region".into(), regions),
+        ],
+    )?;
+    let mut rows = Vec::new();
+    for &g in &ind.groups {
+        let values = records
+            .clone()
+            .lazy()
+            .filter(
+                plan.groups[g]
+                    .filter
+                    .clone()
+                    .fill_null(lit(false))
+                    .and(ind.denominator.clone().fill_null(lit(false))),
+            )
+            .select([
+                col("area_code"),
+                col("__period"),
+                ind.numerator.clone().cast(DataType::Float64).alias("__v"),
+            ])
+            .filter(col("__v").is_not_null())
+            .join(
+                map.clone().lazy(),
+                [col("area_code")],
+                [col("area_code")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .with_column(lit(0i64).cast(DataType::UInt32).alias("__total"))
+            .collect()?;
+        let mut found: BTreeMap<(usize, i32), Vec<f64>> = BTreeMap::new();
+        for level in ["__area", "__region", "__total"] {
+            let grouped = values
+                .clone()
+                .lazy()
+                .group_by([col(level), col("__period")])
+                .agg([col("__v").sort(Default::default())])
+                .collect()?;
+            let (places, keys, lists) = (
+                grouped.column(level)?.u32()?,
+                grouped.column("__period")?.i32()?,
+                grouped.column("__v")?.list()?,
+            );
+            for r in 0..grouped.height() {
+                if let (Some(a), Some(p), Some(s)) =
+                    (places.get(r), keys.get(r), lists.get_as_series(r))
+                {
+                    found.insert((a as usize, p), s.f64()?.iter().flatten().collect());
+                }
+            }
+        }
+        for a in 0..areas.len() {
+            for &p in periods {
+                let v = found.get(&(a, p)).cloned().unwrap_or_default();
+                let stat = |c| crate::stats::median(&v, c).ok();
+                let median = match (stat(0.95), stat(0.998)) {
+                    (Some(m95), Some(m998)) => Some(MedianStat {
+                        value: m95.value,
+                        ci95: m95.interval,
+                        ci998: m998.interval,
+                    }),
+                    _ => None,
+                };
+                rows.push(CountRow {
+                    indicator: ii,
+                    group: Some(g),
+                    area: a,
+                    period: p,
+                    numerator: v.len() as f64,
+                    denominator: None,
+                    median,
+                });
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// The distinct period keys of a frame's `__period` column, in order.
@@ -307,6 +427,7 @@ fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
                 period,
                 numerator,
                 denominator,
+                median: None,
             },
         )
         .collect();

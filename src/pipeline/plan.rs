@@ -45,6 +45,7 @@ pub struct Indicator {
     /// Indices into `Plan::groups`; empty for area-level indicators.
     pub groups: Vec<usize>,
     pub definition: String,
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +223,35 @@ fn compile(
         }
     };
 
+    let check_value =
+        |sql: &toml::Spanned<String>, err: &mut dyn FnMut(Range<usize>, String)| -> Expr {
+            let checked = sql_expr(sql.get_ref()).and_then(|e| {
+                let empty = DataFrame::empty_with_schema(&record_schema);
+                let out = empty.lazy().select([e.clone().alias("v")]).collect()?;
+                if out.column("v")?.dtype().is_primitive_numeric() {
+                    Ok(e)
+                } else {
+                    Err(PolarsError::ComputeError(
+                        format!("it gives {}, not a number", out.column("v")?.dtype()).into(),
+                    ))
+                }
+            });
+            match checked {
+                Ok(e) => e,
+                Err(e) => {
+                    err(
+                        sql.span(),
+                        format!(
+                            "value '{}' is not a numeric expression over the record columns: {}",
+                            sql.get_ref(),
+                            first_line(&e.to_string())
+                        ),
+                    );
+                    lit(NULL)
+                }
+            }
+        };
+
     let mut groups = Vec::new();
     for (id, g) in &spec.groups {
         let filter = check_sql(&g.filter, "filter", &mut err);
@@ -281,6 +311,24 @@ fn compile(
                 };
                 (num.get_ref().clone(), n, dsql, d)
             }
+            (SourceKind::Records, Method::Median) => {
+                let Some(value) = &ind.value else {
+                    err(ind.id.span(), format!("indicator '{id}' is a median and needs `value = \"<expression>\"`, e.g. `value = \"days_to_assessment\"`"));
+                    continue;
+                };
+                let v = check_value(value, &mut err);
+                let (dsql, d) = match &ind.denominator {
+                    Some(den) => (
+                        den.get_ref().clone(),
+                        check_sql(den, "denominator", &mut err),
+                    ),
+                    None => (
+                        format!("{} IS NOT NULL", value.get_ref()),
+                        v.clone().is_not_null(),
+                    ),
+                };
+                (value.get_ref().clone(), v, dsql, d)
+            }
             (SourceKind::AsyD11, Method::Rate) => (
                 "People on asylum support at the end of the period".to_string(),
                 lit(true),
@@ -288,7 +336,7 @@ fn compile(
                 lit(true),
             ),
             (k, m) => {
-                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion', asy_d11 takes 'rate'", method_name(m), kind_name(k)));
+                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion' or 'median', asy_d11 takes 'rate'", method_name(m), kind_name(k)));
                 continue;
             }
         };
@@ -337,6 +385,7 @@ fn compile(
             polarity: ind.polarity,
             groups: groups_for,
             definition: ind.definition.clone(),
+            unit: ind.unit.clone(),
         });
     }
     if spec.disclosure.rounding == 0 {
@@ -430,5 +479,6 @@ pub fn method_name(m: Method) -> &'static str {
     match m {
         Method::Proportion => "proportion",
         Method::Rate => "rate",
+        Method::Median => "median",
     }
 }

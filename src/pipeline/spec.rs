@@ -104,6 +104,8 @@ pub enum Method {
     Proportion,
     /// Count over population (Poisson interval: exact below 10, Byar's from 10).
     Rate,
+    /// Median of a numeric value over the denominator records (distribution-free interval).
+    Median,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +118,13 @@ pub struct IndicatorSpec {
     /// Proportions: SQL condition a record in the denominator must meet to count.
     #[serde(default)]
     pub numerator: Option<Spanned<String>>,
+    /// Medians: SQL expression giving the number whose median is taken, e.g. `days_to_assessment`.
+    #[serde(default)]
+    pub value: Option<Spanned<String>>,
+    /// Unit shown after values in the report (default: `%` for percentages, `per N residents` for
+    /// rates, none for medians).
+    #[serde(default)]
+    pub unit: Option<String>,
     /// Proportions: SQL condition selecting the records the share is of (default: every record).
     #[serde(default)]
     pub denominator: Option<Spanned<String>>,

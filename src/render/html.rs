@@ -8,7 +8,7 @@ use crate::indicators::{period, Level};
 use crate::ingest::InputSummary;
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
-use crate::stats::Comparison;
+use crate::stats::{compare_to_benchmark, Comparison};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -116,10 +116,14 @@ fn ci_text(r: &PublishedRow, ci: Option<(f64, f64)>) -> String {
 
 fn unit(plan: &Plan, ind: usize) -> String {
     let i = &plan.indicators[ind];
+    if let Some(u) = &i.unit {
+        return u.clone();
+    }
     match (i.method, i.multiplier) {
         (Method::Proportion, 100.0) => "%".into(),
         (Method::Proportion, m) => format!("per {}", super::tables::number(m)),
         (Method::Rate, m) => format!("per {} residents", super::tables::number(m)),
+        (Method::Median, _) => String::new(),
     }
 }
 
@@ -170,7 +174,41 @@ pub fn report(
                 }),
                 _ => None,
             };
-            let compared = gap.map_or(Comparison::NotCompared, |x| x.compared);
+            let median_vs_reference = ind.method == Method::Median && !is_ref && g.is_some();
+            let compared = match gap {
+                Some(x) => x.compared,
+                // Medians have no difference interval: the Fingertips rule against the reference.
+                None if median_vs_reference => {
+                    compare_to_benchmark(r.value.value().and(r.ci95), ref_value, ind.polarity)
+                }
+                None => Comparison::NotCompared,
+            };
+            if let (true, Some(rf), Some(v), Some(rv)) =
+                (median_vs_reference, reference, r.value.value(), ref_value)
+            {
+                let verdict = match compared {
+                    Comparison::Worse
+                    | Comparison::Better
+                    | Comparison::Higher
+                    | Comparison::Lower => {
+                        format!(
+                            "{}: the reference median is outside the group's 95% interval",
+                            compared.label().to_lowercase()
+                        )
+                    }
+                    Comparison::Similar => "not a significant difference".into(),
+                    _ => String::new(),
+                };
+                if !verdict.is_empty() {
+                    key_messages.push(format!(
+                        "{label}: {} {} against {} for {}: {verdict}.",
+                        ind.name.to_lowercase(),
+                        with_unit(v, &u),
+                        with_unit(rv, &u),
+                        plan.groups[rf].label.to_lowercase()
+                    ));
+                }
+            }
             if let (Some(gap), Some(rf)) = (gap, reference) {
                 if let Some(msg) = key_message(plan, &label, gap, &plan.groups[rf].label, &u) {
                     key_messages.push(msg);
@@ -238,6 +276,7 @@ pub fn report(
             method: match ind.method {
                 Method::Proportion => format!("Proportion ({u}) with Wilson score intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
                 Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
+                Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
             },
             unit: u,
             svg: strip_xml_header(&svg),
