@@ -59,9 +59,12 @@ struct View<'a> {
     title: &'a str,
     version: &'a str,
     total_name: &'a str,
+    reference_label: String,
     latest: String,
     periods: Vec<String>,
     key_messages: Vec<String>,
+    /// Comparisons that found no significant difference, listed after the findings.
+    no_difference: Vec<String>,
     indicators: Vec<IndicatorView>,
     inputs: &'a [InputSummary],
     quality: Vec<QualityRow>,
@@ -200,18 +203,21 @@ pub fn report(
                     _ => String::new(),
                 };
                 if !verdict.is_empty() {
-                    key_messages.push(format!(
-                        "{label}: {} {} against {} for {}: {verdict}.",
-                        ind.name.to_lowercase(),
-                        with_unit(v, &u),
-                        with_unit(rv, &u),
-                        plan.groups[rf].label.to_lowercase()
+                    key_messages.push((
+                        compared == Comparison::Similar,
+                        format!(
+                            "{label}: {} {} against {} for {}: {verdict}.",
+                            ind.name.to_lowercase(),
+                            with_unit(v, &u),
+                            with_unit(rv, &u),
+                            plan.groups[rf].label.to_lowercase()
+                        ),
                     ));
                 }
             }
             if let (Some(gap), Some(rf)) = (gap, reference) {
                 if let Some(msg) = key_message(plan, &label, gap, &plan.groups[rf].label, &u) {
-                    key_messages.push(msg);
+                    key_messages.push((gap.compared == Comparison::Similar, msg));
                 }
             }
             groups.push(GroupRow {
@@ -297,13 +303,26 @@ pub fn report(
         title: &plan.title,
         version: env!("CARGO_PKG_VERSION"),
         total_name: &plan.total_name,
+        reference_label: reference.map_or_else(
+            || "the reference group".to_string(),
+            |r| plan.groups[r].label.to_lowercase(),
+        ),
         latest: latest_label,
         periods: table
             .periods()
             .iter()
             .map(|&p| period::label(plan.period, p))
             .collect(),
-        key_messages,
+        key_messages: key_messages
+            .iter()
+            .filter(|(similar, _)| !similar)
+            .map(|(_, m)| m.clone())
+            .collect(),
+        no_difference: key_messages
+            .iter()
+            .filter(|(similar, _)| *similar)
+            .map(|(_, m)| m.clone())
+            .collect(),
         indicators,
         inputs,
         quality,
