@@ -1523,3 +1523,69 @@ fn records_holding_nhs_numbers_or_postcodes_are_refused_without_showing_values()
     w.write("pipelines/allowed.toml", &text);
     ok(&w.jsna(&["run", "pipelines/allowed.toml"]));
 }
+
+#[test]
+fn spreadsheets_follow_the_analysis_function_layout_and_neutralise_formulas() {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let w = Work::new();
+    let lookup = w
+        .read("sample_data/area_lookup.csv")
+        .replace("Birmingham", "=HYPERLINK(\"http://x\")");
+    w.write("sample_data/area_lookup.csv", &lookup);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    for file in ["jsna-indicators.xlsx", "jsna-indicators.ods"] {
+        let mut book = open_workbook_auto(w.path("reports/example").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let names = book.sheet_names().to_vec();
+        assert_eq!(&names[..3], ["Cover", "Contents", "Notes"], "{file}");
+        assert_eq!(names[3], "1_assessed_within_28_days");
+        assert!(names.last().unwrap().ends_with("equality_gaps"));
+        assert!(names.iter().all(|n| n.chars().count() <= 31));
+        // Contents lists every other sheet.
+        let contents = book.worksheet_range("Contents").unwrap();
+        let listed: Vec<String> = contents.rows().skip(3).map(|r| r[0].to_string()).collect();
+        assert_eq!(listed, names[2..].to_vec(), "{file}");
+        let t = book.worksheet_range(&names[3]).unwrap();
+        let rows: Vec<&[Data]> = t.rows().collect();
+        assert!(
+            matches!(rows[0][0], Data::String(ref s) if s.starts_with("Table 1: Referrals assessed within 28 days")),
+            "{file}: title in A1"
+        );
+        let header: Vec<String> = rows[3].iter().map(|c| c.to_string()).collect();
+        assert_eq!(header[12], "Value");
+        let data = &rows[4..];
+        assert!(
+            data.iter().any(|r| matches!(r[12], Data::Float(_))),
+            "{file}: values are numbers"
+        );
+        assert!(
+            data.iter().any(|r| r[12] == Data::String("[c]".into())),
+            "{file}: markers are text"
+        );
+        assert!(
+            data.iter()
+                .all(|r| !matches!(r[12], Data::String(ref s) if s.parse::<f64>().is_ok())),
+            "{file}: no number stored as text"
+        );
+        // Area names from input data cannot become formulas.
+        let areas: Vec<String> = data.iter().map(|r| r[3].to_string()).collect();
+        assert!(
+            areas.iter().any(|a| a == "'=HYPERLINK(\"http://x\")"),
+            "{file}: {:?}",
+            &areas[..3]
+        );
+        assert!(!areas.iter().any(|a| a.starts_with('=')));
+    }
+    for csv_file in ["indicators.csv", "gaps.csv"] {
+        let rows = csv_rows(&w.read(&format!("reports/example/{csv_file}")));
+        assert!(
+            rows.iter()
+                .any(|r| r["AreaName"] == "'=HYPERLINK(\"http://x\")"),
+            "{csv_file}"
+        );
+        assert!(
+            !rows.iter().any(|r| r["AreaName"].starts_with('=')),
+            "{csv_file}"
+        );
+    }
+}

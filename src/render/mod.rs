@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod html;
+pub mod sheets;
 pub mod tables;
 
 use crate::disclosure::DisclosedTable;
@@ -24,6 +25,9 @@ pub fn write_all(
     staging.write("indicators.parquet", &tables::parquet_bytes(&mut frame)?)?;
     let gaps = crate::indicators::gaps::compute(plan, table);
     staging.write("gaps.csv", &tables::gaps_csv(plan, table, &gaps)?)?;
+    let book = sheets::workbook(plan, table, &gaps);
+    staging.write("jsna-indicators.xlsx", &sheets::xlsx(&book)?)?;
+    staging.write("jsna-indicators.ods", &sheets::ods(&book)?)?;
 
     let (html, charts) = html::report(plan, table, inputs, problems, &gaps)?;
     staging.write("index.html", html.as_bytes())?;

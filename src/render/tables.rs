@@ -1,6 +1,7 @@
 //! The published indicator table in Fingertips long format (CSV with shorthand markers, Parquet
 //! with typed columns and nulls), built only from a [`DisclosedTable`].
 
+use super::neutralise;
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::Result;
 use crate::indicators::period;
@@ -76,16 +77,17 @@ fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
     let ind = &plan.indicators[r.indicator];
     let area = &table.areas()[r.area];
     let (category_type, category) = match r.group {
-        Some(g) => ("Population group", plan.groups[g].label.clone()),
+        Some(g) => ("Population group", neutralise(&plan.groups[g].label)),
         None => ("", String::new()),
     };
+    // Text that came from input files or the pipeline cannot start a spreadsheet formula.
     Labels {
-        id: ind.id.clone(),
-        name: ind.name.clone(),
-        code: area.code.clone(),
-        area: area.name.clone(),
+        id: neutralise(&ind.id),
+        name: neutralise(&ind.name),
+        code: neutralise(&area.code),
+        area: neutralise(&area.name),
         area_type: area.area_type(),
-        parent: area.parent_code.clone(),
+        parent: neutralise(&area.parent_code),
         category_type,
         category,
         period: period::label(plan.period, r.period),
@@ -269,15 +271,15 @@ pub fn gaps_csv(
             }
         };
         let mut record = vec![
-            ind.id.clone(),
-            ind.name.clone(),
-            area.code.clone(),
-            area.name.clone(),
+            neutralise(&ind.id),
+            neutralise(&ind.name),
+            neutralise(&area.code),
+            neutralise(&area.name),
             area.area_type().to_string(),
             period::label(plan.period, g.period),
             period::sortable(plan.period, g.period).to_string(),
-            plan.groups[g.group].label.clone(),
-            plan.groups[g.reference].label.clone(),
+            neutralise(&plan.groups[g.group].label),
+            neutralise(&plan.groups[g.reference].label),
             marker(g.group_value),
             marker(g.reference_value),
         ];
