@@ -48,6 +48,54 @@ fn limit(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> Value {
     }
 }
 
+impl Value {
+    /// The value as CSV text: numbers as in `tables::number`, text as it is.
+    pub fn as_text(&self) -> String {
+        match self {
+            Value::Text(t) | Value::Heading(t) => t.clone(),
+            Value::Number(n) => number(*n),
+            Value::Empty => String::new(),
+        }
+    }
+}
+
+/// One equality-gap row, in the order of `tables::GAP_COLUMNS`.
+pub fn gap_row(plan: &Plan, table: &DisclosedTable, g: &Gap) -> Vec<Value> {
+    let area = &table.areas()[g.area];
+    let suppressed = g.group_value == Cell::Suppressed || g.reference_value == Cell::Suppressed;
+    let blank = || Value::Text(if suppressed { "[c]" } else { "[x]" }.into());
+    let measure = |m: Option<crate::indicators::gaps::Measure>| -> Vec<Value> {
+        match m {
+            Some(m) => [m.value, m.ci95.0, m.ci95.1, m.ci998.0, m.ci998.1]
+                .map(Value::Number)
+                .to_vec(),
+            None => (0..5).map(|_| blank()).collect(),
+        }
+    };
+    let ind = &plan.indicators[g.indicator];
+    let mut row = vec![
+        text(&ind.id),
+        text(&ind.name),
+        text(&area.code),
+        text(&area.name),
+        text(area.area_type()),
+        text(period::label(plan.period, g.period)),
+        Value::Number(period::sortable(plan.period, g.period) as f64),
+        text(&plan.groups[g.group].label),
+        text(&plan.groups[g.reference].label),
+        cell(g.group_value),
+        cell(g.reference_value),
+    ];
+    row.extend(measure(g.difference));
+    row.extend(measure(g.ratio));
+    row.extend([
+        text(g.significance),
+        text(g.compared.label()),
+        text(&g.note),
+    ]);
+    row
+}
+
 /// Sheet names: at most 31 characters, none of `[]:*?/\`, unique.
 fn sheet_name(n: usize, id: &str) -> String {
     let clean: String = id.chars().filter(|c| !"[]:*?/\\".contains(*c)).collect();
@@ -113,38 +161,7 @@ pub fn workbook(plan: &Plan, table: &DisclosedTable, gaps: &[Gap]) -> Vec<Sheet>
         super::tables::GAP_COLUMNS.iter().map(|c| Value::Heading(c.to_string())).collect(),
     ];
     for g in gaps {
-        let area = &table.areas()[g.area];
-        let suppressed = g.group_value == Cell::Suppressed || g.reference_value == Cell::Suppressed;
-        let blank = || Value::Text(if suppressed { "[c]" } else { "[x]" }.into());
-        let measure = |m: Option<crate::indicators::gaps::Measure>| -> Vec<Value> {
-            match m {
-                Some(m) => [m.value, m.ci95.0, m.ci95.1, m.ci998.0, m.ci998.1]
-                    .map(Value::Number)
-                    .to_vec(),
-                None => (0..5).map(|_| blank()).collect(),
-            }
-        };
-        let mut row = vec![
-            text(&plan.indicators[g.indicator].id),
-            text(&plan.indicators[g.indicator].name),
-            text(&area.code),
-            text(&area.name),
-            text(area.area_type()),
-            text(period::label(plan.period, g.period)),
-            Value::Number(period::sortable(plan.period, g.period) as f64),
-            text(&plan.groups[g.group].label),
-            text(&plan.groups[g.reference].label),
-            cell(g.group_value),
-            cell(g.reference_value),
-        ];
-        row.extend(measure(g.difference));
-        row.extend(measure(g.ratio));
-        row.extend([
-            text(g.significance),
-            text(g.compared.label()),
-            text(&g.note),
-        ]);
-        gap_rows.push(row);
+        gap_rows.push(gap_row(plan, table, g));
     }
     tables.push(Sheet {
         name: sheet_name(plan.indicators.len() + 1, "equality_gaps"),

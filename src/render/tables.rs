@@ -238,7 +238,7 @@ pub const GAP_COLUMNS: [&str; 24] = [
     "Note",
 ];
 
-/// The equality gaps as CSV bytes.
+/// The equality gaps as CSV bytes (the same rows as the spreadsheet's gaps sheet).
 pub fn gaps_csv(
     plan: &Plan,
     table: &DisclosedTable,
@@ -248,48 +248,10 @@ pub fn gaps_csv(
     let err = |e: csv::Error| crate::error::Error::Internal(e.to_string());
     w.write_record(GAP_COLUMNS).map_err(err)?;
     for g in gaps {
-        let ind = &plan.indicators[g.indicator];
-        let area = &table.areas()[g.area];
-        let marker = |c: Cell| cell_text(c);
-        let blank = || {
-            if g.group_value == Cell::Suppressed || g.reference_value == Cell::Suppressed {
-                "[c]".to_string()
-            } else {
-                "[x]".to_string()
-            }
-        };
-        let triple = |t: Option<crate::indicators::gaps::Measure>| -> [String; 5] {
-            match t {
-                Some(m) => [
-                    number(m.value),
-                    number(m.ci95.0),
-                    number(m.ci95.1),
-                    number(m.ci998.0),
-                    number(m.ci998.1),
-                ],
-                None => std::array::from_fn(|_| blank()),
-            }
-        };
-        let mut record = vec![
-            neutralise(&ind.id),
-            neutralise(&ind.name),
-            neutralise(&area.code),
-            neutralise(&area.name),
-            area.area_type().to_string(),
-            period::label(plan.period, g.period),
-            period::sortable(plan.period, g.period).to_string(),
-            neutralise(&plan.groups[g.group].label),
-            neutralise(&plan.groups[g.reference].label),
-            marker(g.group_value),
-            marker(g.reference_value),
-        ];
-        record.extend(triple(g.difference));
-        record.extend(triple(g.ratio));
-        record.extend([
-            g.significance.to_string(),
-            g.compared.label().to_string(),
-            g.note.clone(),
-        ]);
+        let record: Vec<String> = super::sheets::gap_row(plan, table, g)
+            .iter()
+            .map(super::sheets::Value::as_text)
+            .collect();
         w.write_record(&record).map_err(err)?;
     }
     w.into_inner()
