@@ -505,6 +505,12 @@ fn text_from_input_data_is_escaped_in_the_report() {
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let html = w.read("reports/example/index.html");
     assert!(!html.contains("<script>"), "raw script tag in the report");
+    for (name, page) in tree(&w.path("reports/example/areas")) {
+        assert!(
+            !String::from_utf8_lossy(&page).contains("<script>"),
+            "raw script tag in areas/{name}"
+        );
+    }
     assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;Birmingham"));
 }
 
@@ -1588,4 +1594,37 @@ fn spreadsheets_follow_the_analysis_function_layout_and_neutralise_formulas() {
             "{csv_file}"
         );
     }
+}
+
+#[test]
+fn every_area_has_its_own_page_linked_from_the_overview() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let index = w.read("reports/example/index.html");
+    let codes: Vec<String> = csv_rows(&w.read("sample_data/area_lookup.csv"))
+        .iter()
+        .map(|r| r["lad_code"].clone())
+        .collect();
+    assert_eq!(codes.len(), 12);
+    for code in &codes {
+        assert!(
+            index.contains(&format!("href=\"areas/{code}.html\"")),
+            "overview links {code}"
+        );
+        let page = w.read(&format!("reports/example/areas/{code}.html"));
+        assert!(page.contains("href=\"../index.html\""), "{code} links back");
+    }
+    let manchester = w.read("reports/example/areas/E08000003.html");
+    assert!(manchester.contains("<h1>Manchester: "));
+    assert!(manchester.contains(
+        "Women and girls seeking asylum or with refugee status: referrals assessed within 28 days"
+    ));
+    assert!(
+        manchester.contains("worse, significant at 99.8% confidence"),
+        "Manchester's built-in finding"
+    );
+    assert!(
+        !manchester.contains(": by area,"),
+        "the table of all areas is on the overview only"
+    );
 }

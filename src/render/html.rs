@@ -57,6 +57,11 @@ struct QualityRow {
 #[derive(Serialize)]
 struct View<'a> {
     title: &'a str,
+    /// The area this page is about; the overview is about the total.
+    area_name: String,
+    overview: bool,
+    /// Overview only: links to the area pages (file, name).
+    area_links: Vec<(String, String)>,
     version: &'a str,
     total_name: &'a str,
     reference_label: String,
@@ -131,13 +136,33 @@ fn unit(plan: &Plan, ind: usize) -> String {
 }
 
 /// Builds the report HTML and the charts it embeds.
-pub fn report(
+/// The file name (in `areas/`) of an area's page: its code, with anything but letters, digits, `-` and `_`
+/// replaced, so a code from an input file can never name a path outside `areas/`.
+pub fn area_page_name(code: &str) -> String {
+    let safe: String = code
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.html")
+}
+
+/// Builds one page: the overview (`area` 0, the total, with the table of areas and links to
+/// every area page) or the page of one area. Returns the HTML and the charts it embeds.
+pub fn page(
     plan: &Plan,
     table: &DisclosedTable,
     inputs: &[InputSummary],
     problems: &[crate::ingest::Problem],
     gaps: &[Gap],
+    area: usize,
 ) -> Result<(String, Vec<ChartOut>)> {
+    let overview = area == 0;
     let latest = *table.periods().last().unwrap_or(&0);
     let latest_label = period::label(plan.period, latest);
     let reference = plan.groups.iter().position(|g| g.reference);
@@ -152,16 +177,16 @@ pub fn report(
             ind.groups.iter().map(|&g| Some(g)).collect()
         };
         let ref_value = reference
-            .and_then(|r| table.get((ii, Some(r), 0, latest)))
+            .and_then(|r| table.get((ii, Some(r), area, latest)))
             .and_then(|r| r.value.value());
         let mut groups = Vec::new();
         let mut bars = Vec::new();
         for &g in &group_keys {
-            let Some(r) = table.get((ii, g, 0, latest)) else {
+            let Some(r) = table.get((ii, g, area, latest)) else {
                 continue;
             };
             let label = g.map_or_else(
-                || table.areas()[0].name.clone(),
+                || table.areas()[area].name.clone(),
                 |g| plan.groups[g].label.clone(),
             );
             let is_primary = g.is_some() && g == reference;
@@ -172,7 +197,7 @@ pub fn report(
                     x.indicator == ii
                         && x.group == g
                         && x.reference == rf
-                        && x.area == 0
+                        && x.area == area
                         && x.period == latest
                 }),
                 _ => None,
@@ -243,26 +268,31 @@ pub fn report(
             });
         }
         // Area table: one row per local authority, one column per group, latest period.
-        let area_rows = table
-            .areas()
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.level != Level::Region)
-            .map(|(ai, a)| AreaRow {
-                area: a.name.clone(),
-                cells: group_keys
-                    .iter()
-                    .map(|&g| {
-                        table
-                            .get((ii, g, ai, latest))
-                            .map(value_text)
-                            .unwrap_or_else(|| "[x]".into())
-                    })
-                    .collect(),
-            })
-            .collect();
+        // The table of every area belongs on the overview only.
+        let area_rows: Vec<AreaRow> = if !overview {
+            Vec::new()
+        } else {
+            table
+                .areas()
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.level != Level::Region)
+                .map(|(ai, a)| AreaRow {
+                    area: a.name.clone(),
+                    cells: group_keys
+                        .iter()
+                        .map(|&g| {
+                            table
+                                .get((ii, g, ai, latest))
+                                .map(value_text)
+                                .unwrap_or_else(|| "[x]".into())
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
         let chart = BarChart {
-            title: format!("{}, {}, {}", ind.name, table.areas()[0].name, latest_label),
+            title: format!("{}, {}, {}", ind.name, table.areas()[area].name, latest_label),
             axis_label: format!("{} ({}), with 95% confidence interval", ind.name, u),
             note: match reference {
                 Some(r) if ref_value.is_some() && !ind.groups.is_empty() => format!(
@@ -286,7 +316,7 @@ pub fn report(
             },
             unit: u,
             svg: strip_xml_header(&svg),
-            png: format!("charts/{}.png", ind.id),
+            png: if overview { format!("charts/{}.png", ind.id) } else { String::new() },
             alt,
             groups,
             area_headers: group_keys.iter().map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone())).collect(),
@@ -299,8 +329,21 @@ pub fn report(
     }
 
     let quality = summarise_problems(problems);
+    let area_links = if overview {
+        table
+            .areas()
+            .iter()
+            .filter(|a| a.level == Level::Area)
+            .map(|a| (area_page_name(&a.code), a.name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let view = View {
         title: &plan.title,
+        area_name: table.areas()[area].name.clone(),
+        overview,
+        area_links,
         version: env!("CARGO_PKG_VERSION"),
         total_name: &plan.total_name,
         reference_label: reference.map_or_else(

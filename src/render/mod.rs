@@ -29,7 +29,25 @@ pub fn write_all(
     staging.write("jsna-indicators.xlsx", &sheets::xlsx(&book)?)?;
     staging.write("jsna-indicators.ods", &sheets::ods(&book)?)?;
 
-    let (html, charts) = html::report(plan, table, inputs, problems, &gaps)?;
+    let (html, charts) = html::page(plan, table, inputs, problems, &gaps, 0)?;
+    // One page per area, built in parallel and written in area order.
+    let areas: Vec<usize> = (0..table.areas().len())
+        .filter(|&a| table.areas()[a].level == crate::indicators::Level::Area)
+        .collect();
+    let pages = areas
+        .par_iter()
+        .map(|&a| {
+            html::page(plan, table, inputs, problems, &gaps, a).map(|(page, _)| {
+                (
+                    format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
+                    page,
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (file, page) in pages {
+        staging.write(&file, page.as_bytes())?;
+    }
     staging.write("index.html", html.as_bytes())?;
     let paths: Vec<(String, std::path::PathBuf)> = charts
         .iter()
