@@ -46,6 +46,15 @@ pub enum Command {
         /// The pipeline file (TOML).
         pipeline: PathBuf,
     },
+    /// Check a report folder against its manifest; with --pipeline, also check the inputs and
+    /// re-run the pipeline to confirm every output is reproduced byte for byte.
+    Verify {
+        /// The report folder (holding manifest.json).
+        dir: PathBuf,
+        /// The pipeline file that made it.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+    },
     /// Compute a statistic over your own table (CSV or Parquet), like PHEindicatormethods.
     ///
     /// Writes the group columns, numerator, denominator, value, lower95_0cl, upper95_0cl,

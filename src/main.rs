@@ -13,6 +13,7 @@ fn main() {
         Command::Validate { pipeline } => cmd::validate::run(pipeline, cli.quiet),
         Command::List { pipeline } => cmd::list::run(pipeline),
         Command::Calc(args) => cmd::calc::run(args, cli.quiet),
+        Command::Verify { dir, pipeline } => cmd::verify::run(dir, pipeline.as_deref(), cli.quiet),
         Command::SampleData {
             out,
             areas,

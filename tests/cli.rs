@@ -1628,3 +1628,65 @@ fn every_area_has_its_own_page_linked_from_the_overview() {
         "the table of all areas is on the overview only"
     );
 }
+
+#[test]
+fn verify_detects_a_changed_byte_in_any_output_and_a_changed_input() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let o = w.jsna(&[
+        "verify",
+        "reports/example",
+        "--pipeline",
+        "pipelines/example.toml",
+    ]);
+    ok(&o);
+    assert!(stderr(&o).contains("everything matches"), "{}", stderr(&o));
+    // Flip one byte in every output in turn.
+    let outputs = tree(&w.path("reports/example"));
+    for (name, bytes) in &outputs {
+        if name == "manifest.json" {
+            continue;
+        }
+        let path = w.path("reports/example").join(name);
+        let mut changed = bytes.clone();
+        let at = changed.len() / 2;
+        changed[at] ^= 0x01;
+        fs::write(&path, &changed).unwrap();
+        let o = w.jsna(&["verify", "reports/example"]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "a changed byte in {name} went unnoticed"
+        );
+        assert!(
+            stderr(&o).contains(&format!("{name}: contents differ")),
+            "{}",
+            stderr(&o)
+        );
+        fs::write(&path, bytes).unwrap();
+    }
+    w.write("reports/example/extra.txt", "x");
+    let o = w.jsna(&["verify", "reports/example"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("extra.txt: not listed in the manifest"));
+    fs::remove_file(w.path("reports/example/extra.txt")).unwrap();
+    // A changed input is found, and the re-run no longer reproduces the report.
+    let records = w.read("sample_data/records.csv").replacen(",M,", ",F,", 1);
+    w.write("sample_data/records.csv", &records);
+    let o = w.jsna(&[
+        "verify",
+        "reports/example",
+        "--pipeline",
+        "pipelines/example.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("input ../sample_data/records.csv: contents differ"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a fresh run gives different contents"),
+        "{err}"
+    );
+}

@@ -5,6 +5,7 @@ pub mod list;
 pub mod run;
 pub mod sample;
 pub mod validate;
+pub mod verify;
 
 /// Prints a progress line on stderr unless `--quiet`.
 pub fn say(quiet: bool, msg: &str) {
