@@ -148,7 +148,8 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
         )));
     }
     let ext = extension(&opts.output)?;
-    let (raw, unreadable) = ingest::read_text_table(&opts.input, &[])?;
+    let table = ingest::read_text_table(&opts.input, &[])?;
+    let (raw, unreadable) = (table.frame, table.unreadable);
     let rows_in = raw.height() + unreadable.len();
     let standard = match (opts.method, &opts.standard) {
         (CalcMethod::Dsr, Some(path)) => read_standard(path)?,

@@ -1263,6 +1263,51 @@ fn ragged_and_broken_records_are_quarantined_with_their_line_and_the_rest_is_kep
     );
 }
 
+#[test]
+fn a_table_saved_from_excel_with_titles_notes_and_windows_1252_is_read_as_published() {
+    let w = Work::new();
+    let support = w.read("sample_data/asylum_support_by_la.csv");
+    let mut lines: Vec<String> = support.lines().map(String::from).collect();
+    let data_rows = lines.len() - 1;
+    // A bad count on data row 5 (line 6 of the original, line 9 once 3 title lines sit above it).
+    let mut fields: Vec<String> = lines[5].split(',').map(String::from).collect();
+    *fields.last_mut().unwrap() = "12x".into();
+    lines[5] = fields.join(",");
+    // An area name with a character Excel writes as one Windows-1252 byte (0xE9 for 'é').
+    lines[1] = lines[1].replace("Birmingham", "Birmingham (Région)");
+    let mut text = String::from("Asylum seekers in receipt of support by local authority,,,,\n");
+    text.push_str("Source: Home Office,,,,\n\n");
+    text.push_str(&lines.join("\r\n"));
+    text.push_str("\r\n,,,,,,,,\r\nEnd of table,,,,,,,,\r\n");
+    let bytes: Vec<u8> = text
+        .chars()
+        .map(|c| if c == 'é' { 0xE9 } else { c as u8 })
+        .collect();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the file is not UTF-8"
+    );
+    fs::write(w.path("sample_data/asylum_support_by_la.csv"), bytes).unwrap();
+
+    let o = w.jsna(&["run", "pipelines/example.toml"]);
+    ok(&o);
+    let s = input(manifest(&w, "reports/example"), "asylum_support");
+    assert_eq!(
+        s["rows_read"], data_rows as u64,
+        "titles and notes are not rows"
+    );
+    assert_eq!(s["rows_rejected"], 1);
+    let notes = s["notes"].to_string();
+    assert!(notes.contains("read as Windows-1252"), "{notes}");
+    assert!(notes.contains("the header is on line 4"), "{notes}");
+    assert!(notes.contains("2 trailing note row(s)"), "{notes}");
+    let q = w.read("reports/example/quality/quarantine.csv");
+    assert!(
+        q.contains("asylum_support,../sample_data/asylum_support_by_la.csv,9,People,12x,"),
+        "the row number is the line in the file as published: {q}"
+    );
+}
+
 // ---- real published data (../shared/real_data) ------------------------------------------------
 
 /// The shared real-data pack, if this checkout has it beside it (CI does).

@@ -1,7 +1,7 @@
 //! Home Office Asy_D11: people on asylum support by local authority at quarter end.
 
 use super::lookup::Resolver;
-use super::{apply_rules, open, parse_date, Loaded, Rule};
+use super::{apply_rules, open, parse_date, Loaded, Opened, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
@@ -9,7 +9,12 @@ use polars::prelude::*;
 /// Reads Asy_D11. Rows whose `LAD Code` is not in `area_codes` are accepted but kept out of
 /// area figures, and counted in `outside`.
 pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Result<Loaded> {
-    let (raw, rows_read, unreadable) = open(
+    let Opened {
+        frame: raw,
+        rows_read,
+        problems: unreadable,
+        notes: read_notes,
+    } = open(
         &source.path,
         &source.columns,
         &["Date", "LAD Code", "People"],
@@ -106,7 +111,7 @@ pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Resu
                 .alias("__ours"),
         )
         .collect()?;
-    let mut notes = Vec::new();
+    let mut notes = read_notes;
     let fixes = all
         .clone()
         .lazy()

@@ -5,6 +5,7 @@
 //! quarantined always holds. A file that cannot be read at all is an error naming the file.
 
 pub mod asylum_support;
+mod csv_quirks;
 pub mod lookup;
 pub mod pii;
 pub mod population;
@@ -100,13 +101,18 @@ fn polars_data_error(path: &Path, e: PolarsError) -> Error {
 /// A record that could not be read as a row of the table: its line and why.
 pub type Unreadable = (u64, String);
 
+/// A table read from a file: its rows (all text), the records that were not rows, and notes on
+/// what the reader had to do (a title above the header, a legacy encoding, trailing notes).
+pub struct Table {
+    pub frame: DataFrame,
+    pub unreadable: Vec<Unreadable>,
+    pub notes: Vec<String>,
+}
+
 /// Reads a CSV, TSV or Parquet file with every column as text, adding the row number column.
 /// `renames` maps canonical names to the names in the file. CSV records that cannot be rows
 /// (wrong number of fields, broken quoting) come back separately with their line numbers.
-pub fn read_text_table(
-    path: &Path,
-    renames: &[(String, String)],
-) -> Result<(DataFrame, Vec<Unreadable>)> {
+pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Table> {
     if !path.exists() {
         return Err(Error::io(
             path,
@@ -153,23 +159,43 @@ pub fn read_text_table(
                 ));
             }
             let sep = if ext == "tsv" { b'\t' } else { b',' };
-            let lf = LazyCsvReader::new(pl_path)
-                .with_infer_schema_length(Some(0))
-                .with_separator(sep)
-                .with_encoding(CsvEncoding::LossyUtf8)
-                .with_row_index(row_index)
-                .finish()
-                .map_err(|e| polars_data_error(path, e))?;
-            match lf.collect() {
-                Ok(df) => df.lazy(),
+            let prepared = csv_quirks::prepare(path, sep)?;
+            let first_row = 2 + prepared.title_lines as IdxSize;
+            let source = prepared.path();
+            let lf = LazyCsvReader::new(
+                PlRefPath::try_from_path(source).map_err(|e| polars_data_error(path, e))?,
+            )
+            .with_infer_schema_length(Some(0))
+            .with_separator(sep)
+            .with_encoding(CsvEncoding::LossyUtf8)
+            .with_row_index(Some(RowIndex {
+                name: ROW.into(),
+                offset: first_row,
+            }))
+            .finish()
+            .map_err(|e| polars_data_error(path, e))?;
+            let (df, unreadable) = match lf.collect() {
+                Ok(df) => (df, Vec::new()),
                 // polars refuses files with ragged rows or broken quoting: read them record by
                 // record instead, keeping every good row and the line of every bad one.
                 Err(_) => {
-                    let (df, unreadable) = read_csv_records(path, sep)?;
-                    let df = tidy_names(df, path, renames)?;
-                    return Ok((df, unreadable));
+                    let (df, unreadable) =
+                        read_csv_records(source, sep, prepared.title_lines as u64)?;
+                    (df, unreadable)
                 }
+            };
+            let (df, trailing) = csv_quirks::drop_trailing_notes(df)?;
+            let mut notes = prepared.notes.clone();
+            if trailing > 0 {
+                notes.push(format!(
+                    "{trailing} trailing note row(s) such as 'End of table' are not data and were not read"
+                ));
             }
+            return Ok(Table {
+                frame: tidy_names(df, path, renames)?,
+                unreadable,
+                notes,
+            });
         }
         other => {
             return Err(Error::data(
@@ -179,7 +205,11 @@ pub fn read_text_table(
         }
     };
     let df = lf.collect().map_err(|e| polars_data_error(path, e))?;
-    Ok((tidy_names(df, path, renames)?, Vec::new()))
+    Ok(Table {
+        frame: tidy_names(df, path, renames)?,
+        unreadable: Vec::new(),
+        notes: Vec::new(),
+    })
 }
 
 /// Strips byte-order marks and spaces from the header and applies the renames.
@@ -208,7 +238,11 @@ fn tidy_names(mut df: DataFrame, path: &Path, renames: &[(String, String)]) -> R
 
 /// Reads a CSV file with the `csv` crate, one record at a time: records with the wrong number of
 /// fields or broken quoting are returned as unreadable, with their line numbers.
-fn read_csv_records(path: &Path, sep: u8) -> Result<(DataFrame, Vec<Unreadable>)> {
+fn read_csv_records(
+    path: &Path,
+    sep: u8,
+    line_offset: u64,
+) -> Result<(DataFrame, Vec<Unreadable>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(sep)
         .flexible(true)
@@ -254,6 +288,10 @@ fn read_csv_records(path: &Path, sep: u8) -> Result<(DataFrame, Vec<Unreadable>)
             }
         }
     }
+    let lines: Vec<u64> = lines.iter().map(|l| l + line_offset).collect();
+    for u in &mut unreadable {
+        u.0 += line_offset;
+    }
     let height = lines.len();
     let mut cols = vec![Column::new(
         ROW.into(),
@@ -272,8 +310,8 @@ fn read_csv_records(path: &Path, sep: u8) -> Result<(DataFrame, Vec<Unreadable>)
 /// Reads a small reference table (a lookup, a standard population) where every record must be
 /// readable: the first unreadable record is an error naming its line.
 pub fn read_strict(path: &Path) -> Result<DataFrame> {
-    let (df, unreadable) = read_text_table(path, &[])?;
-    match unreadable.first() {
+    let table = read_text_table(path, &[])?;
+    match table.unreadable.first() {
         Some((row, reason)) => Err(Error::Data {
             location: crate::error::Location {
                 file: path.to_path_buf(),
@@ -282,23 +320,35 @@ pub fn read_strict(path: &Path) -> Result<DataFrame> {
             },
             message: format!("the record {reason}"),
         }),
-        None => Ok(df),
+        None => Ok(table.frame),
     }
 }
 
-/// Reads a source as text and checks its required columns. Returns the readable rows, the
-/// number of records read (readable or not) and a problem for each unreadable record.
+/// A source opened for checking: its readable rows, how many records it has (readable or not),
+/// a problem for each unreadable record, and the reader's notes.
+pub struct Opened {
+    pub frame: DataFrame,
+    pub rows_read: u64,
+    pub problems: Vec<Problem>,
+    pub notes: Vec<String>,
+}
+
+/// Reads a source as text and checks its required columns.
 pub fn open(
     path: &Path,
     renames: &[(String, String)],
     required: &[&str],
     source: &str,
     display: &str,
-) -> Result<(DataFrame, u64, Vec<Problem>)> {
-    let (raw, unreadable) = read_text_table(path, renames)?;
-    require_columns(&raw, path, required)?;
-    let rows = (raw.height() + unreadable.len()) as u64;
-    Ok((raw, rows, unreadable_problems(&unreadable, source, display)))
+) -> Result<Opened> {
+    let table = read_text_table(path, renames)?;
+    require_columns(&table.frame, path, required)?;
+    Ok(Opened {
+        rows_read: (table.frame.height() + table.unreadable.len()) as u64,
+        problems: unreadable_problems(&table.unreadable, source, display),
+        frame: table.frame,
+        notes: table.notes,
+    })
 }
 
 /// Problems for records that could not be read as rows.

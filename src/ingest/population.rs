@@ -1,12 +1,17 @@
 //! ONS mid-year population estimates: `area_code, year, sex, age_band, population`.
 
-use super::{apply_rules, open, Loaded, Rule};
+use super::{apply_rules, open, Loaded, Opened, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
 pub fn load(source: &Source) -> Result<Loaded> {
-    let (raw, rows_read, unreadable) = open(
+    let Opened {
+        frame: raw,
+        rows_read,
+        problems: unreadable,
+        notes: read_notes,
+    } = open(
         &source.path,
         &source.columns,
         &["area_code", "year", "population"],
@@ -62,6 +67,6 @@ pub fn load(source: &Source) -> Result<Loaded> {
         rows_read,
         problems,
         outside: Vec::new(),
-        notes: Vec::new(),
+        notes: read_notes,
     })
 }

@@ -1,6 +1,6 @@
 //! Local service records: column checks, code lists, dates, cross-field rules, derived columns.
 
-use super::{apply_rules, listing, not_in, open, parse_date, Loaded, Rule};
+use super::{apply_rules, listing, not_in, open, parse_date, Loaded, Opened, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
@@ -131,7 +131,12 @@ fn required() -> Vec<&'static str> {
 
 /// Reads and validates a records file. `area_codes` are the codes of the area lookup.
 pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
-    let (raw, rows_read, unreadable) = open(
+    let Opened {
+        frame: raw,
+        rows_read,
+        problems: unreadable,
+        notes: read_notes,
+    } = open(
         &source.path,
         &source.columns,
         &required(),
@@ -279,7 +284,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         rows_read,
         problems,
         outside: Vec::new(),
-        notes: Vec::new(),
+        notes: read_notes,
     })
 }
 
