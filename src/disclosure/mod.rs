@@ -5,6 +5,8 @@
 //! and intervals are computed from the rounded counts; a value whose count or denominator is
 //! suppressed is suppressed too, and so is anything derived from it (comparisons, charts, text).
 
+pub mod secondary;
+
 use crate::indicators::{CountRow, Counts, OutArea};
 use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
@@ -98,6 +100,7 @@ pub struct Audit {
     pub table: String,
     pub cells: u64,
     pub suppressed_primary: u64,
+    pub suppressed_secondary: u64,
     pub rounded: u64,
 }
 
@@ -110,6 +113,8 @@ pub struct DisclosedTable {
     periods: Vec<i32>,
     rule: DisclosureRule,
     audit: Vec<Audit>,
+    /// Suppressed counts the secondary rule could not protect further (expected empty).
+    unprotected: usize,
 }
 
 impl DisclosedTable {
@@ -131,6 +136,16 @@ impl DisclosedTable {
     }
     pub fn audit(&self) -> &[Audit] {
         &self.audit
+    }
+    /// Cells suppressed by either rule, across every table.
+    pub fn suppressed(&self) -> u64 {
+        self.audit
+            .iter()
+            .map(|a| a.suppressed_primary + a.suppressed_secondary)
+            .sum()
+    }
+    pub fn unprotected(&self) -> usize {
+        self.unprotected
     }
     /// Attaches comparisons and trends, which are computed from published values only.
     pub fn annotate(&mut self, f: impl Fn(&DisclosedTable, &PublishedRow) -> Annotations) {
@@ -199,7 +214,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
             ..Default::default()
         })
         .collect();
-    let rows = counts
+    let mut rows = counts
         .rows
         .iter()
         .map(|r| {
@@ -224,6 +239,21 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
             row
         })
         .collect::<Vec<PublishedRow>>();
+    let mut unprotected = 0;
+    if rule.threshold > 0 {
+        let (mut system, vars) = secondary::link(plan, &counts, &rows, rule);
+        let outcome = system.protect();
+        unprotected = outcome.unprotected.len();
+        for ((row, v), r) in rows.iter_mut().zip(&vars).zip(&counts.rows) {
+            let count = system.suppressed[v.count] && row.count != Cell::Suppressed;
+            let den = v.denominator.is_some_and(|d| system.suppressed[d])
+                && row.denominator != Cell::Suppressed;
+            if count || den {
+                audit[r.indicator].suppressed_secondary += count as u64 + den as u64;
+                hide_secondary(row, den);
+            }
+        }
+    }
     let index = rows
         .iter()
         .enumerate()
@@ -236,7 +266,22 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         periods: counts.periods,
         rule,
         audit,
+        unprotected,
     }
+}
+
+/// Suppresses a row whose count (or denominator) is a complementary cell.
+fn hide_secondary(row: &mut PublishedRow, denominator: bool) {
+    if row.count != Cell::Value(0.0) {
+        row.count = Cell::Suppressed;
+    }
+    if denominator {
+        row.denominator = Cell::Suppressed;
+    }
+    row.value = Cell::Suppressed;
+    row.ci95 = None;
+    row.ci998 = None;
+    row.note = "[c] suppressed so that another suppressed figure cannot be worked out from totals (secondary suppression)".into();
 }
 
 fn publish_row(
@@ -258,7 +303,11 @@ fn publish_row(
     let mut row = PublishedRow::empty(r, count, denominator);
     match (count, denominator) {
         (Cell::Suppressed, _) | (_, Cell::Suppressed) => {
-            row.count = Cell::Suppressed;
+            // A zero count stays zero (it says nothing of its denominator); any other count
+            // over a suppressed denominator is suppressed with it.
+            if count != Cell::Value(0.0) {
+                row.count = Cell::Suppressed;
+            }
             row.value = Cell::Suppressed;
             row.note = format!(
                 "[c] suppressed: a count from 1 to {} (disclosure control)",
@@ -367,6 +416,13 @@ mod tests {
         };
         let row = publish_row(&r, Method::Proportion, 100.0, RULE);
         assert_eq!(row.value, Cell::Suppressed);
+        assert_eq!(row.denominator, Cell::Suppressed);
+        assert_eq!(row.count, Cell::Value(0.0), "zero stays zero");
+        let one = CountRow {
+            numerator: 1.0,
+            ..r.clone()
+        };
+        let row = publish_row(&one, Method::Proportion, 100.0, RULE);
         assert_eq!(row.count, Cell::Suppressed);
         assert!(row.ci95.is_none() && row.ci998.is_none());
     }

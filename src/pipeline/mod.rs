@@ -172,6 +172,12 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
     progress("disclosure control");
     let mut table: DisclosedTable = disclosure::disclose(plan, counts);
     compare::attach(plan, &mut table);
+    if table.unprotected() > 0 {
+        progress(&format!(
+            "warning: {} suppressed cells could not be given complementary suppressions: every related cell is already suppressed or zero",
+            table.unprotected()
+        ));
+    }
     lap("disclosure", &mut timings);
 
     progress("render and publish");
@@ -188,7 +194,7 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
         rows_read: data.inputs.iter().map(|i| i.rows_read).sum(),
         rows_rejected: data.inputs.iter().map(|i| i.rows_rejected).sum(),
         indicator_rows: table.rows().len(),
-        suppressed: table.audit().iter().map(|a| a.suppressed_primary).sum(),
+        suppressed: table.suppressed(),
         outputs: outputs.len() + 1,
     })
 }

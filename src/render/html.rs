@@ -372,7 +372,7 @@ pub fn page(
         quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
         threshold: plan.disclosure.threshold,
         rounding: plan.disclosure.rounding,
-        suppressed: table.audit().iter().map(|a| a.suppressed_primary).sum(),
+        suppressed: table.suppressed(),
         pipeline: plan
             .pipeline_path
             .file_name()

@@ -186,7 +186,7 @@ fn disclosure_csv(table: &DisclosedTable) -> Result<Vec<u8>> {
                 a.table.clone(),
                 a.cells.to_string(),
                 a.suppressed_primary.to_string(),
-                "0".into(),
+                a.suppressed_secondary.to_string(),
                 a.rounded.to_string(),
             ]
         }),

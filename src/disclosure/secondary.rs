@@ -1,0 +1,710 @@
+//! Secondary suppression: further cells are suppressed so that no suppressed count can be
+//! worked out from published ones by addition or subtraction.
+//!
+//! Every published count is a variable with its true value. The additive relations an attacker
+//! can use are equations `total = Σ parts` that hold exactly in the true counts:
+//! - geography: a region is the sum of its areas and the total the sum of the regions, for every
+//!   count of every indicator, group and period;
+//! - the same count published twice under different definitions (a denominator that equals
+//!   another indicator's count everywhere): `x = y`;
+//! - categories that split a denominator (recorded, declined, not known, not asked): the
+//!   denominator is the sum of their counts.
+//!
+//! Relations are found from the counts themselves, so an analyst who adds indicators by TOML gets
+//! them protected without declaring anything.
+//!
+//! Two rules apply. Structurally, no equation may hold exactly one suppressed cell (nor a
+//! suppressed total with no suppressed part), so no suppressed count is ever a plain difference
+//! of published ones. Then each suppressed count must be protected: the range an attacker can
+//! narrow it to must be wider than the threshold. The attacker is given the equations, the
+//! range each published count was rounded from (10 means 8 to 12 with rounding to 5), that a
+//! `[c]` is at least 1 and that a count is at most its denominator. Ranges are found by
+//! interval propagation over the equations.
+//! Complementary cells are chosen to lose as little as possible: the fewest published cells
+//! hidden first (a denominator shared by many indicators comes last), then the smallest value,
+//! then the position, so the pattern is deterministic.
+
+use super::{Cell, PublishedRow};
+use crate::indicators::{CountRow, Counts, Level};
+use crate::pipeline::plan::{DisclosureRule, Plan};
+use crate::pipeline::spec::Method;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// `total = Σ parts` in the true counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equation {
+    pub total: usize,
+    pub parts: Vec<usize>,
+}
+
+/// The counts of one release and the relations between them.
+#[derive(Debug, Clone, Default)]
+pub struct System {
+    /// True (unrounded) value of each variable.
+    pub values: Vec<f64>,
+    /// Whether each variable is suppressed (primary, then secondary too).
+    pub suppressed: Vec<bool>,
+    pub equations: Vec<Equation>,
+    /// `(count, denominator)`: the count is at most its denominator, and a suppressed
+    /// denominator suppresses the count over it.
+    pub within: Vec<(usize, usize)>,
+    /// The primary rule: counts from 1 to `threshold` are suppressed, others rounded to a
+    /// multiple of `rounding`.
+    pub threshold: f64,
+    pub rounding: f64,
+    /// How many published cells suppressing each variable would hide (default 1): a
+    /// denominator shared by many indicators is the last choice of complement.
+    pub weight: Vec<f64>,
+}
+
+/// What protection did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Variables suppressed by the secondary rule.
+    pub secondary: Vec<usize>,
+    /// Suppressed variables that could not be protected further (every related cell is
+    /// already suppressed or zero). Reported as a warning if there are any.
+    pub unprotected: Vec<usize>,
+}
+
+impl System {
+    pub fn add_var(&mut self, value: f64, suppressed: bool) -> usize {
+        self.values.push(value);
+        self.suppressed.push(suppressed);
+        self.weight.push(1.0);
+        self.values.len() - 1
+    }
+
+    /// Adds `total = Σ parts` if it holds exactly in the true values.
+    pub fn add_equation(&mut self, total: usize, parts: Vec<usize>) -> bool {
+        let sum: f64 = parts.iter().map(|&p| self.values[p]).sum();
+        if parts.is_empty() || (sum - self.values[total]).abs() > 1e-6 {
+            return false;
+        }
+        self.equations.push(Equation { total, parts });
+        true
+    }
+
+    /// A new system under the primary rule given.
+    pub fn new(threshold: f64, rounding: f64) -> System {
+        System {
+            threshold,
+            rounding: rounding.max(1.0),
+            ..Default::default()
+        }
+    }
+
+    /// The published (rounded) value of a count.
+    fn published(&self, v: usize) -> f64 {
+        (self.values[v] / self.rounding).round() * self.rounding
+    }
+
+    /// Suppresses further cells until every suppressed count is protected.
+    pub fn protect(&mut self) -> Outcome {
+        let primary = self.suppressed.clone();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.values.len()];
+        for (e, eq) in self.equations.iter().enumerate() {
+            members[eq.total].push(e);
+            for &p in &eq.parts {
+                members[p].push(e);
+            }
+        }
+        let mut hides: Vec<Vec<usize>> = vec![Vec::new(); self.values.len()];
+        for &(count, den) in &self.within {
+            hides[den].push(count);
+        }
+        let mut unprotected = Vec::new();
+        // Denominators suppressed by the primary rule already hide their counts.
+        let mut queue = VecDeque::new();
+        for v in 0..self.values.len() {
+            if self.suppressed[v] {
+                self.suppress(v, &hides, &members, &mut queue);
+            }
+        }
+        loop {
+            self.settle(&hides, &members, &mut queue);
+            let failing = self.check();
+            if failing.is_empty() {
+                break;
+            }
+            let mut changed = false;
+            // One complement per failing count, unless a complement chosen this round already
+            // sits in one of its equations (it may be enough; the next check will tell).
+            let mut touched = vec![false; self.equations.len()];
+            for v in failing {
+                if members[v].iter().any(|&e| touched[e]) {
+                    continue;
+                }
+                let best = members[v]
+                    .iter()
+                    .flat_map(|&e| {
+                        let eq = &self.equations[e];
+                        std::iter::once(eq.total).chain(eq.parts.iter().copied())
+                    })
+                    .filter(|&c| !self.suppressed[c] && self.values[c] > 0.0)
+                    .min_by(|&a, &b| self.cost(a, b));
+                match best {
+                    Some(c) => {
+                        self.suppress(c, &hides, &members, &mut queue);
+                        for &e in &members[c] {
+                            touched[e] = true;
+                        }
+                        changed = true;
+                    }
+                    None => continue,
+                }
+            }
+            if !changed {
+                unprotected = self.check();
+                break;
+            }
+        }
+        unprotected.sort_unstable();
+        unprotected.dedup();
+        Outcome {
+            secondary: (0..self.values.len())
+                .filter(|&v| self.suppressed[v] && !primary[v])
+                .collect(),
+            unprotected,
+        }
+    }
+
+    /// Which of two candidate complements loses less: fewer cells hidden, then the smaller
+    /// value, then the earlier position.
+    fn cost(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        self.weight[a]
+            .total_cmp(&self.weight[b])
+            .then(self.values[a].total_cmp(&self.values[b]))
+            .then(a.cmp(&b))
+    }
+
+    fn suppress(
+        &mut self,
+        v: usize,
+        hides: &[Vec<usize>],
+        members: &[Vec<usize>],
+        queue: &mut VecDeque<usize>,
+    ) {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            self.suppressed[v] = true;
+            queue.extend(members[v].iter().copied());
+            for &c in &hides[v] {
+                if !self.suppressed[c] && self.values[c] > 0.0 {
+                    stack.push(c);
+                }
+            }
+        }
+    }
+
+    /// The quick rule on each equation touched: an equation with one suppressed cell gets a
+    /// second (a suppressed total needs a suppressed part), so no suppressed count is ever a
+    /// plain difference of published ones.
+    fn settle(
+        &mut self,
+        hides: &[Vec<usize>],
+        members: &[Vec<usize>],
+        queue: &mut VecDeque<usize>,
+    ) {
+        while let Some(e) = queue.pop_front() {
+            let eq = &self.equations[e];
+            let total_suppressed = self.suppressed[eq.total];
+            let hidden: Vec<usize> = eq
+                .parts
+                .iter()
+                .copied()
+                .filter(|&p| self.suppressed[p])
+                .collect();
+            let short = if total_suppressed {
+                hidden.is_empty()
+            } else {
+                hidden.len() == 1
+            };
+            if !short {
+                continue;
+            }
+            let part = eq
+                .parts
+                .iter()
+                .copied()
+                .filter(|&p| !self.suppressed[p] && self.values[p] > 0.0)
+                .min_by(|&a, &b| self.cost(a, b));
+            let pick = match part {
+                Some(p) => Some(p),
+                None if !total_suppressed && self.values[eq.total] > 0.0 => Some(eq.total),
+                None => None,
+            };
+            if let Some(p) = pick {
+                self.suppress(p, hides, members, queue);
+                queue.push_back(e);
+            }
+        }
+    }
+
+    /// The range an attacker can narrow each variable to, by interval propagation.
+    pub fn ranges(&self) -> (Vec<f64>, Vec<f64>) {
+        self.propagate(true)
+    }
+
+    fn propagate(&self, use_equations: bool) -> (Vec<f64>, Vec<f64>) {
+        let n = self.values.len();
+        let mut lo = vec![0.0; n];
+        let mut hi = vec![0.0; n];
+        for v in 0..n {
+            if self.suppressed[v] {
+                lo[v] = if self.values[v] >= 1.0 { 1.0 } else { 0.0 };
+                hi[v] = f64::INFINITY;
+            } else if self.values[v] == 0.0 {
+                (lo[v], hi[v]) = (0.0, 0.0);
+            } else {
+                // A published count is rounded: the attacker knows the range it came from.
+                let p = self.published(v);
+                lo[v] = (p - (self.rounding / 2.0).floor()).max(self.threshold + 1.0);
+                hi[v] = p + (self.rounding / 2.0).ceil() - 1.0;
+            }
+        }
+        let active: Vec<&Equation> = self
+            .equations
+            .iter()
+            .filter(|eq| {
+                use_equations
+                    && (self.suppressed[eq.total] || eq.parts.iter().any(|&p| self.suppressed[p]))
+            })
+            .collect();
+        for _sweep in 0..200 {
+            let mut changed = false;
+            let mut tighten = |v: usize, l: f64, h: f64, lo: &mut [f64], hi: &mut [f64]| {
+                if l > lo[v] + 1e-9 {
+                    lo[v] = l;
+                    changed = true;
+                }
+                if h < hi[v] - 1e-9 {
+                    hi[v] = h;
+                    changed = true;
+                }
+            };
+            for eq in &active {
+                let (sum_lo, sum_hi, inf) = eq.parts.iter().fold((0.0, 0.0, 0usize), |acc, &p| {
+                    if hi[p].is_infinite() {
+                        (acc.0 + lo[p], acc.1, acc.2 + 1)
+                    } else {
+                        (acc.0 + lo[p], acc.1 + hi[p], acc.2)
+                    }
+                });
+                let parts_hi = if inf > 0 { f64::INFINITY } else { sum_hi };
+                tighten(eq.total, sum_lo, parts_hi, &mut lo, &mut hi);
+                let (t_lo, t_hi) = (lo[eq.total], hi[eq.total]);
+                for &p in &eq.parts {
+                    let others_hi = if hi[p].is_infinite() {
+                        if inf > 1 {
+                            f64::INFINITY
+                        } else {
+                            sum_hi
+                        }
+                    } else if inf > 0 {
+                        f64::INFINITY
+                    } else {
+                        sum_hi - hi[p]
+                    };
+                    let others_lo = sum_lo - lo[p];
+                    tighten(p, t_lo - others_hi, t_hi - others_lo, &mut lo, &mut hi);
+                }
+            }
+            for &(count, den) in &self.within {
+                let (l, h) = (lo[count], hi[den].min(hi[count]));
+                tighten(count, l, h, &mut lo, &mut hi);
+                let l = lo[den].max(lo[count]);
+                let h = hi[den];
+                tighten(den, l, h, &mut lo, &mut hi);
+            }
+            if !changed {
+                break;
+            }
+        }
+        (lo, hi)
+    }
+
+    /// Suppressed non-zero variables whose range is not wider than the threshold, and narrower
+    /// than the published row alone already gives (a count of at most a published denominator
+    /// of 8 is known to lie in [1, 8] whatever else is suppressed).
+    pub fn check(&self) -> Vec<usize> {
+        let threshold = self.threshold;
+        let (lo, hi) = self.propagate(true);
+        let (base_lo, base_hi) = self.propagate(false);
+        (0..self.values.len())
+            .filter(|&v| {
+                let width = hi[v] - lo[v];
+                self.suppressed[v]
+                    && self.values[v] > 0.0
+                    && width <= threshold
+                    && width < base_hi[v] - base_lo[v] - 1e-9
+            })
+            .collect()
+    }
+}
+
+/// The variables of each published row: its count and, for a proportion, its denominator.
+#[derive(Debug, Clone, Copy)]
+pub struct RowVars {
+    pub count: usize,
+    pub denominator: Option<usize>,
+}
+
+/// A count's definition and population group: one series of cells over areas and periods.
+type Series = (usize, Option<usize>);
+
+/// What a count counts, as text: two counts with the same text are the same count.
+fn definitions(plan: &Plan, indicator: usize) -> (String, Option<String>) {
+    let ind = &plan.indicators[indicator];
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (src, den, num) = (
+        ind.source,
+        norm(&ind.denominator_sql),
+        norm(&ind.numerator_sql),
+    );
+    match ind.method {
+        Method::Proportion => (
+            format!("count|{src}|{den}|{num}"),
+            Some(format!("den|{src}|{den}")),
+        ),
+        Method::Median => (format!("values|{src}|{den}|{num}"), None),
+        Method::Rate => (format!("rate|{src}|{num}|{}", ind.id), None),
+    }
+}
+
+/// Builds the variables and equations of a release from the unsuppressed counts and the rows
+/// after the primary rule.
+pub fn link(
+    plan: &Plan,
+    counts: &Counts,
+    rows: &[PublishedRow],
+    rule: DisclosureRule,
+) -> (System, Vec<RowVars>) {
+    let mut system = System::new(rule.threshold as f64, rule.rounding as f64);
+    // (definition, group, area, period) → variable
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut keys: HashMap<(usize, Option<usize>, usize, i32), usize> = HashMap::new();
+    // (definition, group) → (area, period) → variable, in order.
+    let mut series: BTreeMap<Series, BTreeMap<(usize, i32), usize>> = BTreeMap::new();
+    let mut var_for = |system: &mut System, def: &str, r: &CountRow, value: f64, hidden: bool| {
+        let n = ids.len();
+        let d = *ids.entry(def.to_string()).or_insert(n);
+        let key = (d, r.group, r.area, r.period);
+        let v = *keys
+            .entry(key)
+            .or_insert_with(|| system.add_var(value, hidden));
+        system.suppressed[v] |= hidden;
+        series
+            .entry((d, r.group))
+            .or_default()
+            .insert((r.area, r.period), v);
+        v
+    };
+    let mut row_vars = Vec::with_capacity(rows.len());
+    for (r, row) in counts.rows.iter().zip(rows) {
+        let (count_def, den_def) = definitions(plan, r.indicator);
+        let count = var_for(
+            &mut system,
+            &count_def,
+            r,
+            r.numerator,
+            row.count == Cell::Suppressed,
+        );
+        let denominator = match (den_def, r.denominator) {
+            (Some(def), Some(d)) => {
+                let v = var_for(&mut system, &def, r, d, row.denominator == Cell::Suppressed);
+                system.within.push((count, v));
+                Some(v)
+            }
+            _ => None,
+        };
+        row_vars.push(RowVars { count, denominator });
+    }
+    system.within.sort_unstable();
+    system.within.dedup();
+    let mut uses = vec![0.0; system.values.len()];
+    for rv in &row_vars {
+        uses[rv.count] += 1.0;
+        if let Some(d) = rv.denominator {
+            uses[d] += 1.0;
+        }
+    }
+    for &(count, den) in &system.within {
+        uses[den] += uses[count];
+    }
+    system.weight = uses;
+    let def_index: HashMap<usize, String> = ids.iter().map(|(k, &v)| (v, k.clone())).collect();
+
+    // Geography: region = Σ its areas, total = Σ regions.
+    for map in series.values() {
+        let periods: std::collections::BTreeSet<i32> = map.keys().map(|k| k.1).collect();
+        for &p in &periods {
+            let mut regions = Vec::new();
+            for (ri, region) in counts.areas.iter().enumerate() {
+                if region.level != Level::Region {
+                    continue;
+                }
+                let Some(&rv) = map.get(&(ri, p)) else {
+                    continue;
+                };
+                regions.push(rv);
+                let parts: Vec<usize> = counts
+                    .areas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.level == Level::Area && a.region == Some(ri))
+                    .filter_map(|(ai, _)| map.get(&(ai, p)).copied())
+                    .collect();
+                system.add_equation(rv, parts);
+            }
+            let total = counts
+                .areas
+                .iter()
+                .position(|a| a.level == Level::Total)
+                .and_then(|t| map.get(&(t, p)));
+            if let Some(&tv) = total {
+                system.add_equation(tv, regions);
+            }
+        }
+    }
+
+    // The same count under two definitions: equal in every cell.
+    // (area, period, value bits) of every cell of a series → the first series with them.
+    let mut seen: HashMap<Vec<(usize, i32, u64)>, Series> = HashMap::new();
+    for (key, map) in &series {
+        if map.values().all(|&v| system.values[v] == 0.0) {
+            continue;
+        }
+        let shape: Vec<(usize, i32, u64)> = map
+            .iter()
+            .map(|(&(a, p), &v)| (a, p, system.values[v].to_bits()))
+            .collect();
+        match seen.get(&shape) {
+            Some(first) => {
+                let first = &series[first];
+                for (cell, &v) in map {
+                    system.add_equation(first[cell], vec![v]);
+                }
+            }
+            None => {
+                seen.insert(shape, *key);
+            }
+        }
+    }
+
+    // Categories that split a denominator: counts with the same denominator whose sum is the
+    // denominator in every cell.
+    let mut families: BTreeMap<(usize, Option<usize>), Vec<usize>> = BTreeMap::new();
+    for &(d, g) in series.keys() {
+        let def = &def_index[&d];
+        if let Some(rest) = def.strip_prefix("count|") {
+            let den = format!("den|{}", rest.rsplit_once('|').map(|x| x.0).unwrap_or(rest));
+            if let Some(&dd) = ids.get(&den) {
+                families.entry((dd, g)).or_default().push(d);
+            }
+        }
+    }
+    let mut budget = 200_000usize;
+    for ((dd, g), members) in &families {
+        let Some(den) = series.get(&(*dd, *g)) else {
+            continue;
+        };
+        let cells: Vec<(usize, i32)> = den.keys().copied().collect();
+        let target: Vec<f64> = cells.iter().map(|c| system.values[den[c]]).collect();
+        let usable: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|m| {
+                let s = &series[&(*m, *g)];
+                cells.iter().all(|c| s.contains_key(c))
+                    && cells.iter().any(|c| system.values[s[c]] > 0.0)
+            })
+            .collect();
+        let vectors: Vec<Vec<f64>> = usable
+            .iter()
+            .map(|m| {
+                let s = &series[&(*m, *g)];
+                cells.iter().map(|c| system.values[s[c]]).collect()
+            })
+            .collect();
+        let mut found: Vec<Vec<usize>> = Vec::new();
+        let mut chosen = Vec::new();
+        let mut sums = vec![0.0; cells.len()];
+        split(
+            &vectors,
+            &target,
+            0,
+            &mut chosen,
+            &mut sums,
+            &mut found,
+            &mut budget,
+        );
+        for set in found {
+            for cell in &cells {
+                let parts: Vec<usize> = set
+                    .iter()
+                    .map(|&k| series[&(usable[k], *g)][cell])
+                    .collect();
+                system.add_equation(den[cell], parts);
+            }
+        }
+    }
+    (system, row_vars)
+}
+
+/// Finds sets of at least two vectors that add up to the target in every cell (depth first,
+/// within a budget of steps so a catalogue of many indicators stays fast).
+fn split(
+    vectors: &[Vec<f64>],
+    target: &[f64],
+    start: usize,
+    chosen: &mut Vec<usize>,
+    sums: &mut [f64],
+    found: &mut Vec<Vec<usize>>,
+    budget: &mut usize,
+) {
+    if chosen.len() >= 2 && sums.iter().zip(target).all(|(s, t)| (s - t).abs() < 1e-9) {
+        found.push(chosen.clone());
+        return;
+    }
+    for j in start..vectors.len() {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let v = &vectors[j];
+        if sums
+            .iter()
+            .zip(v)
+            .zip(target)
+            .any(|((s, x), t)| s + x > t + 1e-9)
+        {
+            continue;
+        }
+        for (s, x) in sums.iter_mut().zip(v) {
+            *s += x;
+        }
+        chosen.push(j);
+        split(vectors, target, j + 1, chosen, sums, found, budget);
+        chosen.pop();
+        for (s, x) in sums.iter_mut().zip(v) {
+            *s -= x;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A region of `areas` with its total; returns the system and the variables.
+    fn region(areas: &[f64], rounding: f64) -> (System, Vec<usize>, usize) {
+        let threshold = 7.0;
+        let mut s = System::new(threshold, rounding);
+        let vars: Vec<usize> = areas
+            .iter()
+            .map(|&v| s.add_var(v, v > 0.0 && v <= threshold))
+            .collect();
+        let sum: f64 = areas.iter().sum();
+        let total = s.add_var(sum, sum > 0.0 && sum <= threshold);
+        assert!(s.add_equation(total, vars.clone()));
+        (s, vars, total)
+    }
+
+    #[test]
+    fn one_suppressed_area_gets_a_complement_the_smallest_other() {
+        let (mut s, vars, total) = region(&[3.0, 40.0, 20.0, 100.0], 1.0);
+        let out = s.protect();
+        assert_eq!(out.secondary, vec![vars[2]], "the 20, not the 40 or 100");
+        assert!(!s.suppressed[total]);
+        assert!(out.unprotected.is_empty());
+        let (lo, hi) = s.ranges();
+        assert_eq!((lo[vars[0]], hi[vars[0]]), (1.0, 22.0));
+    }
+
+    #[test]
+    fn two_small_suppressed_areas_are_not_enough_on_their_own_unless_rounding_hides_them() {
+        // Unrounded, 115 - 50 - 60 = 5 = 3 + 2: each lies in [1, 4], too narrow.
+        let (mut exact, vars, _) = region(&[3.0, 2.0, 50.0, 60.0], 1.0);
+        let out = exact.protect();
+        assert_eq!(out.secondary, vec![vars[2]], "the smaller of 50 and 60");
+        assert!(exact.check().is_empty());
+        let (lo, hi) = exact.ranges();
+        assert!(hi[0] - lo[0] > 7.0);
+        // Rounded to 5, the difference is only known to lie in [-1, 11]: each small count lies
+        // in [1, 10], which is wide enough without a complement.
+        let (mut rounded, vars, _) = region(&[3.0, 2.0, 50.0, 60.0], 5.0);
+        assert!(rounded.protect().secondary.is_empty());
+        let (lo, hi) = rounded.ranges();
+        assert_eq!((lo[vars[0]], hi[vars[0]]), (1.0, 10.0));
+    }
+
+    #[test]
+    fn an_equation_holding_no_suppressed_cell_is_left_alone() {
+        let (mut s, _, _) = region(&[30.0, 40.0, 0.0], 5.0);
+        assert_eq!(s.protect(), Outcome::default());
+    }
+
+    #[test]
+    fn a_suppressed_total_needs_a_suppressed_part() {
+        // A region of two areas, 0 and 5: the region total is 5 (suppressed) and equals the area.
+        let mut s = System::new(7.0, 5.0);
+        let a = s.add_var(0.0, false);
+        let b = s.add_var(5.0, true);
+        let r = s.add_var(5.0, true);
+        let r2 = s.add_var(100.0, false);
+        let t = s.add_var(105.0, false);
+        assert!(s.add_equation(r, vec![a, b]));
+        assert!(s.add_equation(t, vec![r, r2]));
+        let out = s.protect();
+        // The other region must go, or England minus it gives the 5.
+        assert!(s.suppressed[r2], "{out:?}");
+        assert!(s.check().is_empty());
+    }
+
+    #[test]
+    fn a_denominator_suppressed_as_a_complement_hides_its_count_and_bounds_it() {
+        let mut s = System::new(7.0, 5.0);
+        let count = s.add_var(4.0, true);
+        let den = s.add_var(9.0, false);
+        s.within.push((count, den));
+        // The count's range is [1, 9]: wider than 7, so the published denominator is fine.
+        assert!(s.check().is_empty());
+        s.within.clear();
+        let c2 = s.add_var(6.0, false);
+        s.within.push((c2, den));
+        let den2 = s.add_var(30.0, false);
+        let total = s.add_var(39.0, false);
+        assert!(s.add_equation(total, vec![den, den2]));
+        s.suppressed[den] = true;
+        let out = s.protect();
+        assert!(
+            s.suppressed[c2],
+            "the count over a suppressed denominator is hidden"
+        );
+        assert!(out.secondary.contains(&den2));
+    }
+
+    #[test]
+    fn an_equation_that_does_not_hold_is_refused() {
+        let mut s = System::new(7.0, 5.0);
+        let a = s.add_var(3.0, true);
+        let t = s.add_var(4.0, false);
+        assert!(!s.add_equation(t, vec![a]));
+    }
+
+    #[test]
+    fn protection_is_deterministic_and_idempotent() {
+        let areas = [3.0, 12.0, 12.0, 5.0, 80.0, 0.0, 7.0, 15.0];
+        let (mut a, _, _) = region(&areas, 5.0);
+        let (mut b, _, _) = region(&areas, 5.0);
+        let first = a.protect();
+        assert_eq!(first, b.protect());
+        assert_eq!(a.suppressed, b.suppressed);
+        let again = a.protect();
+        assert!(
+            again.secondary.is_empty(),
+            "protecting twice changes nothing"
+        );
+    }
+}
