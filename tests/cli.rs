@@ -1517,6 +1517,97 @@ fn a_table_saved_from_excel_with_titles_notes_and_windows_1252_is_read_as_publis
     );
 }
 
+#[test]
+fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
+    let w = Work::new();
+    let text = w.read("sample_data/records.csv");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // Line 5 of the file: age 115 (valid for the record checks, which allow 0 to 120).
+    let mut f: Vec<String> = lines[4].split(',').map(String::from).collect();
+    f[5] = "115".into();
+    lines[4] = f.join(",");
+    w.write("sample_data/records.csv", &(lines.join("\n") + "\n"));
+    // Independently: how many lines repeat an earlier person_id.
+    let mut seen = std::collections::HashSet::new();
+    let repeats = lines[1..]
+        .iter()
+        .filter(|l| !seen.insert(l.split(',').next().unwrap().to_string()))
+        .count();
+    let pipeline = w.read("pipelines/example.toml").replace(
+        "[sources.population]",
+        r#"tests = [
+  { column = "age", test = "range", min = 0, max = 110, tolerance = 0.01 },
+  { column = "person_id", test = "unique", severity = "warn" },
+  { column = "area_code", test = "relationships", to = "areas" },
+]
+
+[sources.population]"#,
+    );
+    w.write("pipelines/example.toml", &pipeline);
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &stderr(&o);
+    assert!(
+        out.contains("data test range 0 to 110 on 'age' (error): warn, 1 of"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "data test unique on 'person_id' (warn): {}, {repeats} of",
+            if repeats == 0 { "pass" } else { "warn" }
+        )),
+        "{out}"
+    );
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let q = w.read("reports/example/quality/quarantine.csv");
+    assert!(
+        q.contains("records,../sample_data/records.csv,5,age,115,failed data test range 0 to 110"),
+        "{q}"
+    );
+    let summary = w.read("reports/example/quality/summary.csv");
+    assert!(
+        summary.contains(r#"data_test_warn,age,"range 0 to 110 (error, tolerance 1%)"#),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(r#"data_test_pass,area_code,"relationships to areas"#),
+        "{summary}"
+    );
+    let r = input(manifest(&w, "reports/example"), "records");
+    assert_eq!(r["rows_read"], 40000);
+    assert_eq!(
+        r["rows_read"].as_u64().unwrap(),
+        r["rows_accepted"].as_u64().unwrap() + r["rows_rejected"].as_u64().unwrap()
+    );
+    assert_eq!(r["data_tests"][0]["failures"], 1);
+
+    // Without a tolerance the same failure fails validation and the run (exit 1).
+    let strict = pipeline.replace(", tolerance = 0.01", "");
+    w.write("pipelines/example.toml", &strict);
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("data test range 0 to 110 on column 'age' failed on 1 of"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        w.jsna(&["run", "pipelines/example.toml"]).status.code(),
+        Some(1)
+    );
+
+    // A test on a column that does not exist is a pipeline error with its line.
+    w.write(
+        "pipelines/example.toml",
+        &pipeline.replace(r#"column = "age""#, r#"column = "agee""#),
+    );
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("no column 'agee' to test"), "{err}");
+    assert!(err.contains("example.toml:"), "{err}");
+}
+
 // ---- real published data (../shared/real_data) ------------------------------------------------
 
 /// The shared real-data pack, if this checkout has it beside it (CI does).

@@ -23,6 +23,13 @@ pub fn run(pipeline_file: &Path, quiet: bool) -> Result<i32> {
         for note in &i.notes {
             super::say(quiet, &format!("  note: {note}"));
         }
+        for t in &i.data_tests {
+            let msg = format!(
+                "  data test {} on '{}' ({}): {}, {} of {} rows failing",
+                t.test, t.column, t.severity, t.status, t.failures, t.rows_tested
+            );
+            super::say(quiet, &msg);
+        }
     }
     for (shown, p) in data.problems.iter().enumerate() {
         if shown == 20 {

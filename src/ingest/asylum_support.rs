@@ -191,5 +191,6 @@ pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Resu
         problems,
         outside,
         notes,
+        tests: Vec::new(),
     })
 }

@@ -6,6 +6,7 @@
 
 pub mod asylum_support;
 mod csv_quirks;
+pub mod data_tests;
 pub mod lookup;
 pub mod pii;
 pub mod population;
@@ -37,6 +38,8 @@ pub struct InputSummary {
     pub outside_areas: String,
     /// What the reader changed or inferred, in plain words.
     pub notes: Vec<String>,
+    /// What each declared data test found.
+    pub data_tests: Vec<data_tests::TestOutcome>,
 }
 
 /// A source after checking: its accepted rows (typed), how many rows were read, what was wrong.
@@ -49,6 +52,8 @@ pub struct Loaded {
     pub outside: Vec<(String, u64)>,
     /// What the reader changed or inferred, in plain words (shown in the data-quality report).
     pub notes: Vec<String>,
+    /// What each declared data test found (records only).
+    pub tests: Vec<data_tests::TestOutcome>,
 }
 
 /// One quarantined problem. A row with several problems appears once per problem.

@@ -68,5 +68,6 @@ pub fn load(source: &Source) -> Result<Loaded> {
         problems,
         outside: Vec::new(),
         notes: read_notes,
+        tests: Vec::new(),
     })
 }

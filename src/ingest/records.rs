@@ -279,12 +279,22 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         ])
         .drop(cols(["__referral", "__assessment", "__decision", "__age"]))
         .collect()?;
+    let (frame, failed, tests) = super::data_tests::run(
+        frame,
+        &source.tests,
+        area_codes,
+        &source.id,
+        &source.display_path,
+    )?;
+    problems.extend(failed);
+    problems.sort();
     Ok(Loaded {
         frame,
         rows_read,
         problems,
         outside: Vec::new(),
         notes: read_notes,
+        tests,
     })
 }
 

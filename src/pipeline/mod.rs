@@ -55,6 +55,7 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
         rows_rejected: rejected,
         rows_outside_areas: loaded.outside.iter().map(|(_, n)| n).sum(),
         notes: loaded.notes.clone(),
+        data_tests: loaded.tests.clone(),
         outside_areas: loaded
             .outside
             .iter()
@@ -80,6 +81,7 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         rows_outside_areas: 0,
         outside_areas: String::new(),
         notes: Vec::new(),
+        data_tests: Vec::new(),
     }];
     let codes: Vec<String> = areas.iter().map(|a| a.code.clone()).collect();
     let resolver = ingest::lookup::Resolver::new(
@@ -123,7 +125,15 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
 
 /// Sources that lost more rows to quarantine than the tolerance allows.
 pub fn failed_checks(inputs: &[InputSummary]) -> Vec<String> {
-    inputs
+    let tests = inputs.iter().flat_map(|i| {
+        i.data_tests.iter().filter(|t| t.status == "fail").map(move |t| {
+            format!(
+                "source '{}' ({}): data test {} on column '{}' failed on {} of {} rows, more than the {}% allowed",
+                i.source, i.path, t.test, t.column, t.failures, t.rows_tested, 100.0 * t.tolerance
+            )
+        })
+    });
+    let shares = inputs
         .iter()
         .filter(|i| i.rows_read > 0 && i.rows_rejected as f64 / i.rows_read as f64 > MAX_REJECTED_SHARE)
         .map(|i| {
@@ -132,8 +142,8 @@ pub fn failed_checks(inputs: &[InputSummary]) -> Vec<String> {
                 i.source, i.path, i.rows_rejected, i.rows_read,
                 100.0 * i.rows_rejected as f64 / i.rows_read as f64, 100.0 * MAX_REJECTED_SHARE
             )
-        })
-        .collect()
+        });
+    shares.chain(tests).collect()
 }
 
 /// Runs the whole pipeline and publishes the report folder.

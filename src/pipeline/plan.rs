@@ -1,6 +1,6 @@
 //! The compiled, checked pipeline: what the code runs. `compile` reports every problem at once.
 
-use super::spec::{Method, PeriodKind, SourceKind, Spec};
+use super::spec::{DataTestKind, Method, PeriodKind, Severity, SourceKind, SourceSpec, Spec};
 use crate::error::{Error, Result};
 use crate::stats::Polarity;
 use polars::prelude::*;
@@ -19,6 +19,37 @@ pub struct Source {
     pub columns: Vec<(String, String)>,
     /// Columns the anonymisation guard lets through, with the reason given.
     pub allow_identifiers: std::collections::BTreeMap<String, String>,
+    /// Declared data tests (records only).
+    pub tests: Vec<DataTest>,
+}
+
+/// A checked data test on one column of a records source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataTest {
+    pub column: String,
+    pub kind: DataTestKind,
+    pub values: Vec<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub severity: Severity,
+    /// Share of rows that may fail before an `error` test fails the run.
+    pub tolerance: f64,
+}
+
+impl DataTest {
+    /// The test in words, e.g. `range 0 to 110` or `accepted_values (F, M)`.
+    pub fn describe(&self) -> String {
+        let bound = |b: Option<f64>| b.map(|x| x.to_string()).unwrap_or_else(|| "any".into());
+        match self.kind {
+            DataTestKind::NotNull => "not_null".into(),
+            DataTestKind::Unique => "unique".into(),
+            DataTestKind::AcceptedValues => {
+                format!("accepted_values ({})", self.values.join(", "))
+            }
+            DataTestKind::Range => format!("range {} to {}", bound(self.min), bound(self.max)),
+            DataTestKind::Relationships => "relationships to areas".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +211,7 @@ fn compile(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             allow_identifiers: s.allow_identifiers.clone(),
+            tests: data_tests(id, s, &mut err),
         })
         .collect();
     for (kind, allowed) in [
@@ -481,4 +513,80 @@ pub fn method_name(m: Method) -> &'static str {
         Method::Rate => "rate",
         Method::Median => "median",
     }
+}
+
+/// Checks the data tests declared on one source.
+fn data_tests(
+    id: &str,
+    s: &SourceSpec,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> Vec<DataTest> {
+    let mut out = Vec::new();
+    let columns: Vec<&str> = crate::ingest::records::LAYOUT
+        .iter()
+        .copied()
+        .chain(["days_to_assessment", "days_to_decision"])
+        .collect();
+    for t in &s.tests {
+        if s.kind != SourceKind::Records {
+            err(
+                t.column.span(),
+                format!("source '{id}': data tests are supported on `records` sources only"),
+            );
+            continue;
+        }
+        let column = t.column.get_ref();
+        if !columns.contains(&column.as_str()) {
+            err(
+                t.column.span(),
+                format!(
+                    "source '{id}': no column '{column}' to test; the record columns are: {}",
+                    columns.join(", ")
+                ),
+            );
+            continue;
+        }
+        let kind = *t.test.get_ref();
+        let problem = match kind {
+            DataTestKind::AcceptedValues if t.values.is_empty() => {
+                Some("`accepted_values` needs `values = [\"...\", ...]`")
+            }
+            DataTestKind::Range if t.min.is_none() && t.max.is_none() => {
+                Some("`range` needs `min`, `max` or both")
+            }
+            DataTestKind::Relationships
+                if t.to.as_ref().map(|x| x.get_ref().as_str()) != Some("areas") =>
+            {
+                Some("`relationships` needs `to = \"areas\"` (the area lookup's codes)")
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            err(t.test.span(), format!("source '{id}': {p}"));
+            continue;
+        }
+        let tolerance = t.tolerance.as_ref().map(|x| *x.get_ref()).unwrap_or(0.0);
+        if !(0.0..1.0).contains(&tolerance) {
+            let span = t
+                .tolerance
+                .as_ref()
+                .map(|x| x.span())
+                .unwrap_or(t.test.span());
+            err(
+                span,
+                format!("source '{id}': `tolerance` is a share of rows from 0 to below 1, e.g. 0.01 for 1%"),
+            );
+            continue;
+        }
+        out.push(DataTest {
+            column: column.clone(),
+            kind,
+            values: t.values.clone(),
+            min: t.min,
+            max: t.max,
+            severity: t.severity,
+            tolerance,
+        });
+    }
+    out
 }

@@ -83,6 +83,49 @@ pub struct SourceSpec {
     /// Records only: columns the anonymisation guard lets through, each with the reason.
     #[serde(default)]
     pub allow_identifiers: BTreeMap<String, String>,
+    /// Records only: data tests on columns, in dbt's words.
+    #[serde(default)]
+    pub tests: Vec<DataTestSpec>,
+}
+
+/// One declared data test, e.g. `{ column = "age", test = "range", min = 0, max = 110 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataTestSpec {
+    pub column: Spanned<String>,
+    pub test: Spanned<DataTestKind>,
+    /// `accepted_values`: the values allowed.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `range`: the smallest and largest values allowed (either may be left out).
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// `relationships`: what the values must be found in; `"areas"` (the area lookup's codes).
+    pub to: Option<Spanned<String>>,
+    #[serde(default)]
+    pub severity: Severity,
+    /// The share of rows that may fail before an `error` test fails the run, e.g. `0.01`.
+    pub tolerance: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DataTestKind {
+    NotNull,
+    Unique,
+    AcceptedValues,
+    Range,
+    Relationships,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Failing rows are quarantined; more than the tolerance fails the run (exit 1).
+    #[default]
+    Error,
+    /// Failing rows are kept and counted in the data-quality report.
+    Warn,
 }
 
 #[derive(Debug, Deserialize)]

@@ -150,6 +150,22 @@ fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>>
                 i.rows_outside_areas.to_string(),
             ]);
         }
+        for t in &i.data_tests {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                format!("data_test_{}", t.status),
+                t.column.clone(),
+                format!(
+                    "{} ({}, tolerance {}%), {} rows tested",
+                    t.test,
+                    t.severity,
+                    100.0 * t.tolerance,
+                    t.rows_tested
+                ),
+                t.failures.to_string(),
+            ]);
+        }
         let mut per: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
         for p in problems.iter().filter(|p| p.source == i.source) {
             *per.entry((p.column.as_str(), p.reason.as_str()))
