@@ -85,7 +85,7 @@ pub struct CalcArgs {
     /// The method.
     #[arg(value_enum)]
     pub method: crate::calc::CalcMethod,
-    /// Input table: .csv, .tsv or .parquet.
+    /// Input table: .csv, .tsv, .parquet, or a spreadsheet with one sheet (.xlsx, .xls, .ods).
     #[arg(long)]
     pub input: PathBuf,
     /// Output table: .csv or .parquet.

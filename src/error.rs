@@ -70,6 +70,21 @@ impl Error {
         }
     }
 
+    /// The same error, naming `file` instead of the file it named (a temporary copy).
+    pub fn with_file(self, file: &Path) -> Self {
+        match self {
+            Error::Data {
+                mut location,
+                message,
+            } => {
+                location.file = file.to_path_buf();
+                Error::Data { location, message }
+            }
+            Error::Io { source, .. } => Error::io(file, source),
+            other => other,
+        }
+    }
+
     /// The documented exit code: 1 when data checks failed, 2 for usage, config and IO errors.
     pub fn exit_code(&self) -> i32 {
         match self {

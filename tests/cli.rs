@@ -1608,6 +1608,113 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
     assert!(err.contains("example.toml:"), "{err}");
 }
 
+#[test]
+fn a_published_workbook_is_read_from_its_data_sheet_with_titles_above_the_header() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "from_csv"]));
+    let support = w.read("sample_data/asylum_support_by_la.csv");
+    let mut book = Workbook::new();
+    book.add_worksheet()
+        .set_name("Cover")
+        .unwrap()
+        .write_string(0, 0, "Asylum seekers in receipt of support")
+        .unwrap();
+    let sheet = book.add_worksheet().set_name("Data_Asy_D11").unwrap();
+    sheet
+        .write_string(0, 0, "Table Asy_D11: by local authority")
+        .unwrap();
+    sheet.write_string(1, 0, "Source: Home Office").unwrap();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let mut bad_row = 0;
+    let records: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(support.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    for (i, record) in records.iter().enumerate() {
+        let row = 3 + i as u32; // the header on sheet row 4
+        for (c, field) in record.iter().enumerate() {
+            let c = c as u16;
+            match (i, c) {
+                (0, _) => sheet.write_string(row, c, field),
+                (_, 0) => sheet.write_datetime_with_format(
+                    row,
+                    c,
+                    ExcelDateTime::parse_from_str(field).unwrap(),
+                    &date,
+                ),
+                (10, 8) => {
+                    bad_row = row + 1;
+                    sheet.write_string(row, c, "12x")
+                }
+                (_, 1 | 2 | 8) => sheet.write_number(row, c, field.parse::<f64>().unwrap()),
+                _ => sheet.write_string(row, c, field),
+            }
+            .unwrap();
+        }
+    }
+    book.add_worksheet()
+        .set_name("Notes")
+        .unwrap()
+        .write_string(0, 0, "Note 1")
+        .unwrap();
+    book.save(w.path("sample_data/support.xlsx")).unwrap();
+    let pipeline = w.read("pipelines/example.toml").replace(
+        r#"path = "../sample_data/asylum_support_by_la.csv""#,
+        r#"path = "../sample_data/support.xlsx"
+sheet = "data_*""#,
+    );
+    w.write("pipelines/example.toml", &pipeline);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let s = input(manifest(&w, "reports/example"), "asylum_support");
+    assert_eq!(s["rows_read"], (support.lines().count() - 1) as u64);
+    assert_eq!(s["rows_rejected"], 1);
+    let notes = s["notes"].to_string();
+    assert!(notes.contains("read from sheet 'Data_Asy_D11'"), "{notes}");
+    assert!(notes.contains("the header is on line 4"), "{notes}");
+    let q = w.read("reports/example/quality/quarantine.csv");
+    assert!(
+        q.contains(&format!(
+            "asylum_support,../sample_data/support.xlsx,{bad_row},People,12x,"
+        )),
+        "the row is the sheet's row: {q}"
+    );
+    // Apart from that one row, the figures are those from the CSV.
+    let rate = |dir: &str| -> Vec<(String, String, String)> {
+        csv_rows(&w.read(&format!("{dir}/indicators.csv")))
+            .into_iter()
+            .filter(|r| r["IndicatorID"] == "asylum_support_rate")
+            .map(|r| {
+                (
+                    r["AreaCode"].clone(),
+                    r["Timeperiod"].clone(),
+                    r["Count"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (xlsx, csv) = (rate("reports/example"), rate("from_csv"));
+    assert_eq!(xlsx.len(), csv.len());
+    let differ = xlsx.iter().zip(&csv).filter(|(a, b)| a != b).count();
+    assert!(
+        differ <= 3,
+        "{differ} rows differ: only the quarantined row's area, region and total may"
+    );
+
+    // Several sheets and no `sheet`: an error listing them, exit 2.
+    w.write(
+        "pipelines/example.toml",
+        &pipeline.replace("sheet = \"data_*\"\n", ""),
+    );
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("support.xlsx"), "{err}");
+    assert!(err.contains("Cover, Data_Asy_D11, Notes"), "{err}");
+}
+
 // ---- real published data (../shared/real_data) ------------------------------------------------
 
 /// The shared real-data pack, if this checkout has it beside it (CI does).

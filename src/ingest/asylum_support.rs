@@ -20,6 +20,7 @@ pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Resu
         &["Date", "LAD Code", "People"],
         &source.id,
         &source.display_path,
+        source.sheet.as_deref(),
     )?;
     let typed = raw
         .lazy()

@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod pii;
 pub mod population;
 pub mod records;
+mod spreadsheet;
 
 use crate::error::{Error, Result};
 use crate::pipeline::plan::hex;
@@ -118,6 +119,16 @@ pub struct Table {
 /// `renames` maps canonical names to the names in the file. CSV records that cannot be rows
 /// (wrong number of fields, broken quoting) come back separately with their line numbers.
 pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Table> {
+    read_sheet_table(path, renames, None)
+}
+
+/// Like [`read_text_table`], also reading spreadsheets (`.xlsx`, `.xls`, `.ods`): `sheet` picks
+/// the sheet by name or a pattern with `*`.
+pub fn read_sheet_table(
+    path: &Path,
+    renames: &[(String, String)],
+    sheet: Option<&str>,
+) -> Result<Table> {
     if !path.exists() {
         return Err(Error::io(
             path,
@@ -152,6 +163,15 @@ pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Tabl
                 .map(|n| col(n.clone()).cast(DataType::String))
                 .collect();
             lf.with_columns(casts)
+        }
+        ext if spreadsheet::EXTENSIONS.contains(&ext) => {
+            let (csv, note) = spreadsheet::to_csv(path, sheet)?;
+            let table = read_text_table(&csv, renames);
+            let _ = std::fs::remove_file(&csv);
+            // Errors name the spreadsheet, not the temporary CSV.
+            let mut table = table.map_err(|e| e.with_file(path))?;
+            table.notes.insert(0, note);
+            return Ok(table);
         }
         "csv" | "tsv" | "txt" => {
             if std::fs::metadata(path)
@@ -205,7 +225,7 @@ pub fn read_text_table(path: &Path, renames: &[(String, String)]) -> Result<Tabl
         other => {
             return Err(Error::data(
                 path,
-                format!("unsupported file type '.{other}'; expected one of: csv, tsv, parquet"),
+                format!("unsupported file type '.{other}'; expected one of: csv, tsv, parquet, xlsx, xlsm, xls, ods"),
             ));
         }
     };
@@ -345,8 +365,9 @@ pub fn open(
     required: &[&str],
     source: &str,
     display: &str,
+    sheet: Option<&str>,
 ) -> Result<Opened> {
-    let table = read_text_table(path, renames)?;
+    let table = read_sheet_table(path, renames, sheet)?;
     require_columns(&table.frame, path, required)?;
     Ok(Opened {
         rows_read: (table.frame.height() + table.unreadable.len()) as u64,

@@ -17,6 +17,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
         &["area_code", "year", "population"],
         &source.id,
         &source.display_path,
+        source.sheet.as_deref(),
     )?;
     let typed = raw
         .lazy()

@@ -142,6 +142,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         &required(),
         &source.id,
         &source.display_path,
+        source.sheet.as_deref(),
     )?;
     super::pii::guard(&raw, &source.path, &source.id, &source.allow_identifiers)?;
     let raw_names: Vec<String> = raw

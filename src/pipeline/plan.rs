@@ -21,6 +21,8 @@ pub struct Source {
     pub allow_identifiers: std::collections::BTreeMap<String, String>,
     /// Declared data tests (records only).
     pub tests: Vec<DataTest>,
+    /// The sheet to read from a spreadsheet, by name or pattern.
+    pub sheet: Option<String>,
 }
 
 /// A checked data test on one column of a records source.
@@ -212,6 +214,7 @@ fn compile(
                 .collect(),
             allow_identifiers: s.allow_identifiers.clone(),
             tests: data_tests(id, s, &mut err),
+            sheet: s.sheet.clone(),
         })
         .collect();
     for (kind, allowed) in [

@@ -83,6 +83,8 @@ pub struct SourceSpec {
     /// Records only: columns the anonymisation guard lets through, each with the reason.
     #[serde(default)]
     pub allow_identifiers: BTreeMap<String, String>,
+    /// Spreadsheets (`.xlsx`, `.xls`, `.ods`): the sheet, by name or a pattern with `*`.
+    pub sheet: Option<String>,
     /// Records only: data tests on columns, in dbt's words.
     #[serde(default)]
     pub tests: Vec<DataTestSpec>,
