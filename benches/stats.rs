@@ -3,6 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use jsna::disclosure::protect;
+use jsna::disclosure::secondary::System;
 use jsna::pipeline::plan::DisclosureRule;
 use jsna::stats;
 use std::hint::black_box;
@@ -46,6 +47,8 @@ fn kernels(c: &mut Criterion) {
     let rule = DisclosureRule {
         threshold: 7,
         rounding: 5,
+        suppress_zeros: false,
+        exempt_published: false,
     };
     c.bench_function("disclosure primary rule, 1M cells", |b| {
         b.iter(|| {
@@ -56,5 +59,54 @@ fn kernels(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, kernels);
+/// A national-sized hierarchy: `tables` tables of 300 areas in 9 regions and a total, with
+/// counts from a fixed pseudo-random sequence (about one area in six is 1 to 7).
+fn national(tables: usize) -> System {
+    let mut s = System::new(7.0, 5.0);
+    let mut seed = 20240331u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for _ in 0..tables {
+        let mut regions = Vec::new();
+        for _ in 0..9 {
+            let areas: Vec<usize> = (0..33)
+                .map(|_| {
+                    let v = if next() < 0.17 {
+                        1.0 + (next() * 7.0).floor()
+                    } else {
+                        (next() * 200.0).floor()
+                    };
+                    s.add_var(v, v > 0.0 && v <= 7.0)
+                })
+                .collect();
+            let sum: f64 = areas.iter().map(|&a| s.values[a]).sum();
+            let r = s.add_var(sum, sum > 0.0 && sum <= 7.0);
+            s.add_equation(r, areas);
+            regions.push(r);
+        }
+        let sum: f64 = regions.iter().map(|&r| s.values[r]).sum();
+        let t = s.add_var(sum, false);
+        s.add_equation(t, regions);
+    }
+    s
+}
+
+fn secondary(c: &mut Criterion) {
+    let mut group = c.benchmark_group("secondary suppression");
+    group.sample_size(10);
+    group.bench_function("1,000 tables of 300 areas, 9 regions and a total", |b| {
+        b.iter_batched(
+            || national(1000),
+            |mut s| black_box(s.protect()),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernels, secondary);
 criterion_main!(benches);

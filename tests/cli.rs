@@ -1864,6 +1864,55 @@ fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
 }
 
 #[test]
+fn zeros_can_be_suppressed_and_published_national_tables_exempted() {
+    let w = Work::new();
+    let pipeline = w.read("pipelines/example.toml").replace(
+        "rounding = 5",
+        "rounding = 5\nsuppress_zeros = true\nexempt_published = true",
+    );
+    w.write("pipelines/example.toml", &pipeline);
+    ok(&w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--restricted",
+        "restricted",
+    ]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let restricted = csv_rows(&w.read("restricted/indicators_restricted.csv"));
+    let key = |r: &BTreeMap<String, String>| {
+        (
+            r["IndicatorID"].clone(),
+            r["Category"].clone(),
+            r["AreaCode"].clone(),
+            r["Timeperiod"].clone(),
+        )
+    };
+    let truth: BTreeMap<_, _> = restricted
+        .iter()
+        .map(|r| (key(r), r["Count"].clone()))
+        .collect();
+    let mut zeros_hidden = 0;
+    for r in &rows {
+        let count = &r["Count"];
+        if r["IndicatorID"] == "asylum_support_rate" {
+            assert_eq!(count, &truth[&key(r)], "exempt: published as it is");
+            assert!(
+                r["Valuenote"].contains("exempt from disclosure control"),
+                "{r:?}"
+            );
+        } else {
+            assert_ne!(count, "0", "a zero is published in {r:?}");
+            zeros_hidden += (truth[&key(r)] == "0") as usize;
+        }
+    }
+    assert!(zeros_hidden > 0, "the sample has zero counts to hide");
+    assert!(rows
+        .iter()
+        .any(|r| r["IndicatorID"] == "asylum_support_rate"
+            && r["Count"].parse::<u64>().unwrap() % 5 != 0));
+}
+
+#[test]
 fn unsuppressed_figures_go_only_to_a_named_restricted_folder_marked_on_every_row() {
     let w = Work::new();
     ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "public_a"]));

@@ -160,7 +160,9 @@ impl DisclosedTable {
 
 /// Applies the primary rule to one count.
 pub fn protect(count: f64, rule: DisclosureRule) -> Cell {
-    if count == 0.0 {
+    if count == 0.0 && rule.suppress_zeros {
+        Cell::Suppressed
+    } else if count == 0.0 {
         Cell::Value(0.0)
     } else if count <= rule.threshold as f64 {
         Cell::Suppressed
@@ -187,11 +189,7 @@ impl RestrictedTable {
 
 /// Computes every indicator row without disclosure control, for a restricted output.
 pub fn restricted(plan: &Plan, counts: &Counts) -> RestrictedTable {
-    let identity = DisclosureRule {
-        threshold: 0,
-        rounding: 1,
-    };
-    let mut table = build(plan, counts.clone(), identity);
+    let mut table = build(plan, counts.clone(), DisclosureRule::NONE);
     for row in &mut table.rows {
         if row.note.starts_with("Computed from counts rounded") {
             row.note = "RESTRICTED: unsuppressed and unrounded".into();
@@ -220,7 +218,14 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         .map(|r| {
             let ind = &plan.indicators[r.indicator];
             let a = &mut audit[r.indicator];
-            let row = publish_row(r, ind.method, ind.multiplier, rule);
+            let exempt = exempt(plan, rule, r.indicator);
+            let row_rule = if exempt { DisclosureRule::NONE } else { rule };
+            let mut row = publish_row(r, ind.method, ind.multiplier, row_rule);
+            if exempt && row.note.starts_with("Computed from counts rounded") {
+                row.note =
+                    "A published national figure, shown unrounded (exempt from disclosure control)"
+                        .into();
+            }
             a.cells += 1;
             for c in [
                 row.count,
@@ -245,6 +250,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         let outcome = system.protect();
         unprotected = outcome.unprotected.len();
         for ((row, v), r) in rows.iter_mut().zip(&vars).zip(&counts.rows) {
+            let Some(v) = v else { continue };
             let count = system.suppressed[v.count] && row.count != Cell::Suppressed;
             let den = v.denominator.is_some_and(|d| system.suppressed[d])
                 && row.denominator != Cell::Suppressed;
@@ -268,6 +274,14 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         audit,
         unprotected,
     }
+}
+
+/// Whether an indicator's counts are exempt: they come from a published national table and the
+/// pipeline says such tables are exempt.
+pub fn exempt(plan: &Plan, rule: DisclosureRule, indicator: usize) -> bool {
+    rule.exempt_published
+        && plan.source_of(&plan.indicators[indicator]).kind
+            == crate::pipeline::spec::SourceKind::AsyD11
 }
 
 /// Suppresses a row whose count (or denominator) is a complementary cell.
@@ -328,7 +342,10 @@ fn publish_row(
                     row.value = Cell::Value(a.value);
                     row.ci95 = Some(limits(a));
                     row.ci998 = Some(limits(b));
-                    row.note = "Computed from counts rounded to the nearest 5".into();
+                    row.note = format!(
+                        "Computed from counts rounded to the nearest {}",
+                        rule.rounding
+                    );
                 }
                 (Err(e), _) | (_, Err(e)) => row.note = format!("[x] {e}"),
             }
@@ -375,6 +392,8 @@ mod tests {
     const RULE: DisclosureRule = DisclosureRule {
         threshold: 7,
         rounding: 5,
+        suppress_zeros: false,
+        exempt_published: false,
     };
 
     #[test]

@@ -55,6 +55,9 @@ pub struct System {
     /// How many published cells suppressing each variable would hide (default 1): a
     /// denominator shared by many indicators is the last choice of complement.
     pub weight: Vec<f64>,
+    /// Zeros are suppressed by the primary rule, so a `[c]` may be 0 and a suppressed zero
+    /// needs protecting like any other count.
+    pub zeros_hidden: bool,
 }
 
 /// What protection did.
@@ -252,7 +255,11 @@ impl System {
         let mut hi = vec![0.0; n];
         for v in 0..n {
             if self.suppressed[v] {
-                lo[v] = if self.values[v] >= 1.0 { 1.0 } else { 0.0 };
+                lo[v] = if self.values[v] >= 1.0 && !self.zeros_hidden {
+                    1.0
+                } else {
+                    0.0
+                };
                 hi[v] = f64::INFINITY;
             } else if self.values[v] == 0.0 {
                 (lo[v], hi[v]) = (0.0, 0.0);
@@ -335,7 +342,7 @@ impl System {
             .filter(|&v| {
                 let width = hi[v] - lo[v];
                 self.suppressed[v]
-                    && self.values[v] > 0.0
+                    && (self.values[v] > 0.0 || self.zeros_hidden)
                     && width <= threshold
                     && width < base_hi[v] - base_lo[v] - 1e-9
             })
@@ -379,8 +386,9 @@ pub fn link(
     counts: &Counts,
     rows: &[PublishedRow],
     rule: DisclosureRule,
-) -> (System, Vec<RowVars>) {
+) -> (System, Vec<Option<RowVars>>) {
     let mut system = System::new(rule.threshold as f64, rule.rounding as f64);
+    system.zeros_hidden = rule.suppress_zeros;
     // (definition, group, area, period) → variable
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut keys: HashMap<(usize, Option<usize>, usize, i32), usize> = HashMap::new();
@@ -400,8 +408,12 @@ pub fn link(
             .insert((r.area, r.period), v);
         v
     };
-    let mut row_vars = Vec::with_capacity(rows.len());
+    let mut row_vars: Vec<Option<RowVars>> = Vec::with_capacity(rows.len());
     for (r, row) in counts.rows.iter().zip(rows) {
+        if super::exempt(plan, rule, r.indicator) {
+            row_vars.push(None);
+            continue;
+        }
         let (count_def, den_def) = definitions(plan, r.indicator);
         let count = var_for(
             &mut system,
@@ -418,12 +430,12 @@ pub fn link(
             }
             _ => None,
         };
-        row_vars.push(RowVars { count, denominator });
+        row_vars.push(Some(RowVars { count, denominator }));
     }
     system.within.sort_unstable();
     system.within.dedup();
     let mut uses = vec![0.0; system.values.len()];
-    for rv in &row_vars {
+    for rv in row_vars.iter().flatten() {
         uses[rv.count] += 1.0;
         if let Some(d) = rv.denominator {
             uses[d] += 1.0;

@@ -71,7 +71,12 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
             let Some(reference) = table.get((row.indicator, Some(r), row.area, row.period)) else {
                 continue;
             };
-            gaps.push(gap(ind.multiplier, ind.polarity, row, reference, g, r));
+            let mut found = gap(ind.multiplier, ind.polarity, row, reference, g, r);
+            found.note = format!(
+                "Computed from counts rounded to the nearest {}; {}",
+                plan.disclosure.rounding, found.note
+            );
+            gaps.push(found);
         }
     }
     gaps
@@ -132,6 +137,6 @@ fn gap(
             ci998: (b.lower, b.upper),
         });
     }
-    out.note = "Computed from counts rounded to the nearest 5; the groups may overlap".into();
+    out.note = "the groups may overlap".into();
     out
 }

@@ -85,6 +85,20 @@ pub struct Indicator {
 pub struct DisclosureRule {
     pub threshold: u64,
     pub rounding: u64,
+    /// Zeros are suppressed too.
+    pub suppress_zeros: bool,
+    /// Indicators from published national tables are not protected.
+    pub exempt_published: bool,
+}
+
+impl DisclosureRule {
+    /// No protection at all: for restricted outputs and exempt tables.
+    pub const NONE: DisclosureRule = DisclosureRule {
+        threshold: 0,
+        rounding: 1,
+        suppress_zeros: false,
+        exempt_published: false,
+    };
 }
 
 #[derive(Debug, Clone)]
@@ -454,6 +468,8 @@ fn compile(
         disclosure: DisclosureRule {
             threshold: spec.disclosure.threshold,
             rounding: spec.disclosure.rounding,
+            suppress_zeros: spec.disclosure.suppress_zeros,
+            exempt_published: spec.disclosure.exempt_published,
         },
         out_dir,
         restricted_dir: restricted_spec.map(|(p, _)| p),

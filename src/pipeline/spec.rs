@@ -197,6 +197,12 @@ pub struct DisclosureSpec {
     /// Other counts are rounded to the nearest multiple of this.
     #[serde(default = "default_rounding")]
     pub rounding: u64,
+    /// Suppress zeros too (the default keeps 0 as 0, as the NHS England rule does).
+    #[serde(default)]
+    pub suppress_zeros: bool,
+    /// Publish counts from published national tables (Asy_D11) as they are, unrounded.
+    #[serde(default)]
+    pub exempt_published: bool,
 }
 
 impl Default for DisclosureSpec {
@@ -204,6 +210,8 @@ impl Default for DisclosureSpec {
         DisclosureSpec {
             threshold: default_threshold(),
             rounding: default_rounding(),
+            suppress_zeros: false,
+            exempt_published: false,
         }
     }
 }
