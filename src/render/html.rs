@@ -154,12 +154,36 @@ pub fn area_page_name(code: &str) -> String {
 
 /// Builds one page: the overview (`area` 0, the total, with the table of areas and links to
 /// every area page) or the page of one area. Returns the HTML and the charts it embeds.
+/// The equality gaps by (indicator, group, reference, area, period), built once per run: a page
+/// looks up a few dozen of them, and a national run has hundreds of thousands.
+pub struct GapIndex<'a> {
+    gaps: &'a [Gap],
+    index: std::collections::HashMap<(usize, usize, usize, usize, i32), usize>,
+}
+
+impl<'a> GapIndex<'a> {
+    pub fn new(gaps: &'a [Gap]) -> GapIndex<'a> {
+        let mut index = std::collections::HashMap::with_capacity(gaps.len());
+        for (i, x) in gaps.iter().enumerate() {
+            // The first gap with a key wins, as a search in order would find.
+            index
+                .entry((x.indicator, x.group, x.reference, x.area, x.period))
+                .or_insert(i);
+        }
+        GapIndex { gaps, index }
+    }
+
+    fn get(&self, key: (usize, usize, usize, usize, i32)) -> Option<&'a Gap> {
+        self.index.get(&key).map(|&i| &self.gaps[i])
+    }
+}
+
 pub fn page(
     plan: &Plan,
     table: &DisclosedTable,
     inputs: &[InputSummary],
     problems: &[crate::ingest::Problem],
-    gaps: &[Gap],
+    gaps: &GapIndex,
     area: usize,
 ) -> Result<(String, Vec<ChartOut>)> {
     let overview = area == 0;
@@ -193,13 +217,7 @@ pub fn page(
             let is_ref = g.is_some_and(|g| plan.groups[g].reference);
             // The same verdict as gaps.csv: the group against the main reference group.
             let gap = match (g, reference) {
-                (Some(g), Some(rf)) if !is_primary => gaps.iter().find(|x| {
-                    x.indicator == ii
-                        && x.group == g
-                        && x.reference == rf
-                        && x.area == area
-                        && x.period == latest
-                }),
+                (Some(g), Some(rf)) if !is_primary => gaps.get((ii, g, rf, area, latest)),
                 _ => None,
             };
             let median_vs_reference = ind.method == Method::Median && !is_ref && g.is_some();

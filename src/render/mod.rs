@@ -29,7 +29,8 @@ pub fn write_all(
     staging.write("jsna-indicators.xlsx", &sheets::xlsx(&book)?)?;
     staging.write("jsna-indicators.ods", &sheets::ods(&book)?)?;
 
-    let (html, charts) = html::page(plan, table, inputs, problems, &gaps, 0)?;
+    let gap_index = html::GapIndex::new(&gaps);
+    let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
     // One page per area, built in parallel and written in area order.
     let areas: Vec<usize> = (0..table.areas().len())
         .filter(|&a| table.areas()[a].level == crate::indicators::Level::Area)
@@ -37,7 +38,7 @@ pub fn write_all(
     let pages = areas
         .par_iter()
         .map(|&a| {
-            html::page(plan, table, inputs, problems, &gaps, a).map(|(page, _)| {
+            html::page(plan, table, inputs, problems, &gap_index, a).map(|(page, _)| {
                 (
                     format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
                     page,
