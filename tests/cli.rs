@@ -1864,6 +1864,64 @@ fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
 }
 
 #[test]
+fn groups_that_split_another_group_never_leave_one_suppressed_count_in_the_sum() {
+    let w = Work::new();
+    let pipeline = w.read("pipelines/example.toml").replacen(
+        "[[indicators]]",
+        r#"[groups.male]
+label = "Male service users"
+filter = "sex = 'M'"
+
+[groups.not_male]
+label = "Service users not recorded as male"
+filter = "sex <> 'M'"
+
+[[indicators]]"#,
+        1,
+    );
+    w.write("pipelines/example.toml", &pipeline);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let mut cells: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+    for r in &rows {
+        for col in ["Count", "Denominator"] {
+            cells.insert(
+                (
+                    format!("{}:{col}", r["IndicatorID"]),
+                    r["AreaCode"].clone(),
+                    r["Timeperiod"].clone(),
+                    r["Category"].clone(),
+                ),
+                r[col].clone(),
+            );
+        }
+    }
+    let mut checked = 0;
+    for ((def, area, period, cat), all) in &cells {
+        if cat != "All service users" {
+            continue;
+        }
+        let get = |c: &str| cells.get(&(def.clone(), area.clone(), period.clone(), c.to_string()));
+        let (Some(male), Some(rest)) = (
+            get("Male service users"),
+            get("Service users not recorded as male"),
+        ) else {
+            continue;
+        };
+        let hidden = [all, male, rest]
+            .iter()
+            .filter(|v| v.as_str() == "[c]")
+            .count();
+        assert!(
+            hidden != 1,
+            "{def} {area} {period}: all {all}, male {male}, not male {rest}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
 fn zeros_can_be_suppressed_and_published_national_tables_exempted() {
     let w = Work::new();
     let pipeline = w.read("pipelines/example.toml").replace(

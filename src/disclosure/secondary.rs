@@ -8,7 +8,9 @@
 //! - the same count published twice under different definitions (a denominator that equals
 //!   another indicator's count everywhere): `x = y`;
 //! - categories that split a denominator (recorded, declined, not known, not asked): the
-//!   denominator is the sum of their counts.
+//!   denominator is the sum of their counts;
+//! - population groups that split another group for the same count (women and men within all
+//!   service users): the larger group's count is the sum.
 //!
 //! Relations are found from the counts themselves, so an analyst who adds indicators by TOML gets
 //! them protected without declaring anything.
@@ -393,7 +395,7 @@ pub fn link(
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut keys: HashMap<(usize, Option<usize>, usize, i32), usize> = HashMap::new();
     // (definition, group) → (area, period) → variable, in order.
-    let mut series: BTreeMap<Series, BTreeMap<(usize, i32), usize>> = BTreeMap::new();
+    let mut series: BTreeMap<Series, Cells> = BTreeMap::new();
     let mut var_for = |system: &mut System, def: &str, r: &CountRow, value: f64, hidden: bool| {
         let n = ids.len();
         let d = *ids.entry(def.to_string()).or_insert(n);
@@ -521,47 +523,71 @@ pub fn link(
         let Some(den) = series.get(&(*dd, *g)) else {
             continue;
         };
-        let cells: Vec<(usize, i32)> = den.keys().copied().collect();
-        let target: Vec<f64> = cells.iter().map(|c| system.values[den[c]]).collect();
-        let usable: Vec<usize> = members
-            .iter()
-            .copied()
-            .filter(|m| {
-                let s = &series[&(*m, *g)];
-                cells.iter().all(|c| s.contains_key(c))
-                    && cells.iter().any(|c| system.values[s[c]] > 0.0)
-            })
-            .collect();
-        let vectors: Vec<Vec<f64>> = usable
-            .iter()
-            .map(|m| {
-                let s = &series[&(*m, *g)];
-                cells.iter().map(|c| system.values[s[c]]).collect()
-            })
-            .collect();
-        let mut found: Vec<Vec<usize>> = Vec::new();
-        let mut chosen = Vec::new();
-        let mut sums = vec![0.0; cells.len()];
-        split(
-            &vectors,
-            &target,
-            0,
-            &mut chosen,
-            &mut sums,
-            &mut found,
-            &mut budget,
-        );
-        for set in found {
-            for cell in &cells {
-                let parts: Vec<usize> = set
-                    .iter()
-                    .map(|&k| series[&(usable[k], *g)][cell])
-                    .collect();
-                system.add_equation(den[cell], parts);
-            }
+        let parts: Vec<&Cells> = members.iter().map(|m| &series[&(*m, *g)]).collect();
+        add_splits(&mut system, den, &parts, &mut budget);
+    }
+
+    // Groups that split another group for the same count (women and men within all users).
+    let mut by_def: BTreeMap<usize, Vec<Option<usize>>> = BTreeMap::new();
+    for &(d, g) in series.keys() {
+        if g.is_some() {
+            by_def.entry(d).or_default().push(g);
+        }
+    }
+    budget = 200_000;
+    for (d, groups) in &by_def {
+        if groups.len() < 3 {
+            continue;
+        }
+        for &t in groups {
+            let parts: Vec<&Cells> = groups
+                .iter()
+                .filter(|&&g| g != t)
+                .map(|&g| &series[&(*d, g)])
+                .collect();
+            add_splits(&mut system, &series[&(*d, t)], &parts, &mut budget);
         }
     }
     (system, row_vars)
+}
+
+/// The cells of one series: (area, period) → variable.
+type Cells = BTreeMap<(usize, i32), usize>;
+
+/// Adds `total = Σ parts` in every cell, for each set of at least two of `members` whose counts
+/// add up to `total`'s in every cell.
+fn add_splits(system: &mut System, total: &Cells, members: &[&Cells], budget: &mut usize) {
+    let cells: Vec<(usize, i32)> = total.keys().copied().collect();
+    let target: Vec<f64> = cells.iter().map(|c| system.values[total[c]]).collect();
+    let usable: Vec<&Cells> = members
+        .iter()
+        .copied()
+        .filter(|s| {
+            cells.iter().all(|c| s.contains_key(c))
+                && cells.iter().any(|c| system.values[s[c]] > 0.0)
+        })
+        .collect();
+    let vectors: Vec<Vec<f64>> = usable
+        .iter()
+        .map(|s| cells.iter().map(|c| system.values[s[c]]).collect())
+        .collect();
+    let mut found = Vec::new();
+    let mut sums = vec![0.0; cells.len()];
+    split(
+        &vectors,
+        &target,
+        0,
+        &mut Vec::new(),
+        &mut sums,
+        &mut found,
+        budget,
+    );
+    for set in found {
+        for cell in &cells {
+            let parts: Vec<usize> = set.iter().map(|&k| usable[k][cell]).collect();
+            system.add_equation(total[cell], parts);
+        }
+    }
 }
 
 /// Finds sets of at least two vectors that add up to the target in every cell (depth first,
