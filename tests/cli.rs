@@ -1715,6 +1715,35 @@ sheet = "data_*""#,
     assert!(err.contains("Cover, Data_Asy_D11, Notes"), "{err}");
 }
 
+#[test]
+fn a_record_flagged_uasc_over_25_is_quarantined_by_the_cross_field_check() {
+    let w = Work::new();
+    let text = w.read("sample_data/records.csv");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let (age, uasc) = (
+        header.iter().position(|h| *h == "age").unwrap(),
+        header.iter().position(|h| *h == "uasc").unwrap(),
+    );
+    let line = (1..lines.len())
+        .find(|&i| lines[i].split(',').nth(uasc) == Some("Y"))
+        .unwrap();
+    let mut f: Vec<String> = lines[line].split(',').map(String::from).collect();
+    f[age] = "40".into();
+    lines[line] = f.join(",");
+    w.write("sample_data/records.csv", &(lines.join("\n") + "\n"));
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "records.csv:{}: column \"age\": \"40\" is over 25 on a record flagged UASC",
+            line + 1
+        )),
+        "{err}"
+    );
+}
+
 // ---- real published data (../shared/real_data) ------------------------------------------------
 
 /// The shared real-data pack, if this checkout has it beside it (CI does).

@@ -99,6 +99,8 @@ pub const ETHNICITY: [&str; 22] = [
     "B3", "O1", "O2", "U", "Z", "9",
 ];
 pub const MAX_AGE: i64 = 120;
+/// The oldest age a record flagged UASC can have: former UASC care leavers are supported to 25.
+const MAX_UASC_AGE: i64 = 25;
 
 /// The schema of validated records that group and indicator conditions are written against.
 pub fn canonical_schema() -> Schema {
@@ -225,6 +227,18 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
             column: "age",
             fails: col("__age").lt(lit(0)).or(col("__age").gt(lit(MAX_AGE))),
             reason: format!("is outside 0 to {MAX_AGE}"),
+        },
+        // Cross-field: the UASC flag covers children and former UASC care leavers up to 25.
+        Rule {
+            column: "age",
+            fails: col("uasc")
+                .str()
+                .strip_chars(lit(NULL))
+                .eq(lit("Y"))
+                .and(col("__age").gt(lit(MAX_UASC_AGE))),
+            reason: format!(
+                "is over {MAX_UASC_AGE} on a record flagged UASC (uasc = Y covers children and former UASC care leavers up to {MAX_UASC_AGE})"
+            ),
         },
         Rule {
             column: "sex",
