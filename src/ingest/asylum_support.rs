@@ -14,14 +14,7 @@ pub fn load(source: &Source, area_codes: &[String], resolver: &Resolver) -> Resu
         rows_read,
         problems: unreadable,
         notes: read_notes,
-    } = open(
-        &source.path,
-        &source.columns,
-        &["Date", "LAD Code", "People"],
-        &source.id,
-        &source.display_path,
-        source.sheet.as_deref(),
-    )?;
+    } = open(source, &["Date", "LAD Code", "People"])?;
     let typed = raw
         .lazy()
         .with_columns([

@@ -30,6 +30,13 @@ impl Drop for Prepared {
     }
 }
 
+/// A new file name in the temp folder, unique within this process and across processes.
+pub fn temp_csv(kind: &str) -> PathBuf {
+    static FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("jsna-{kind}-{}-{n}.csv", std::process::id()))
+}
+
 /// How many fields of a line are not empty (quotes ignored; good enough to spot titles).
 fn filled_fields(line: &str, sep: u8) -> usize {
     line.split(sep as char)
@@ -133,9 +140,7 @@ pub fn prepare(path: &Path, sep: u8) -> Result<Prepared> {
             .take(title_lines)
             .map(str::len)
             .sum();
-        static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let copy = std::env::temp_dir().join(format!("jsna-{}-{n}.csv", std::process::id()));
+        let copy = temp_csv("copy");
         std::fs::write(&copy, &text.as_bytes()[skip..]).map_err(|e| Error::io(&copy, e))?;
         prepared.copy = Some(copy);
     }

@@ -358,20 +358,13 @@ pub struct Opened {
     pub notes: Vec<String>,
 }
 
-/// Reads a source as text and checks its required columns.
-pub fn open(
-    path: &Path,
-    renames: &[(String, String)],
-    required: &[&str],
-    source: &str,
-    display: &str,
-    sheet: Option<&str>,
-) -> Result<Opened> {
-    let table = read_sheet_table(path, renames, sheet)?;
-    require_columns(&table.frame, path, required)?;
+/// Reads a source (its file, sheet and renames) as text and checks its required columns.
+pub fn open(source: &crate::pipeline::plan::Source, required: &[&str]) -> Result<Opened> {
+    let table = read_sheet_table(&source.path, &source.columns, source.sheet.as_deref())?;
+    require_columns(&table.frame, &source.path, required)?;
     Ok(Opened {
         rows_read: (table.frame.height() + table.unreadable.len()) as u64,
-        problems: unreadable_problems(&table.unreadable, source, display),
+        problems: unreadable_problems(&table.unreadable, &source.id, &source.display_path),
         frame: table.frame,
         notes: table.notes,
     })

@@ -11,14 +11,7 @@ pub fn load(source: &Source) -> Result<Loaded> {
         rows_read,
         problems: unreadable,
         notes: read_notes,
-    } = open(
-        &source.path,
-        &source.columns,
-        &["area_code", "year", "population"],
-        &source.id,
-        &source.display_path,
-        source.sheet.as_deref(),
-    )?;
+    } = open(source, &["area_code", "year", "population"])?;
     let typed = raw
         .lazy()
         .with_columns([

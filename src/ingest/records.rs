@@ -138,14 +138,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         rows_read,
         problems: unreadable,
         notes: read_notes,
-    } = open(
-        &source.path,
-        &source.columns,
-        &required(),
-        &source.id,
-        &source.display_path,
-        source.sheet.as_deref(),
-    )?;
+    } = open(source, &required())?;
     super::pii::guard(&raw, &source.path, &source.id, &source.allow_identifiers)?;
     let raw_names: Vec<String> = raw
         .get_column_names()

@@ -93,13 +93,7 @@ pub fn to_csv(path: &Path, sheet: Option<&str>) -> Result<(PathBuf, String)> {
         .worksheet_range(&name)
         .map_err(|e| Error::data(path, format!("sheet '{name}' cannot be read: {e}")))?;
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let out = std::env::temp_dir().join(format!(
-        "jsna-sheet-{}-{}.csv",
-        std::process::id(),
-        crate::pipeline::plan::hex(&<sha2::Sha256 as sha2::Digest>::digest(
-            path.to_string_lossy().as_bytes()
-        ))
-    ));
+    let out = super::csv_quirks::temp_csv("sheet");
     let io = |e: std::io::Error| Error::io(&out, e);
     let mut w = csv::WriterBuilder::new()
         .flexible(true)

@@ -104,59 +104,53 @@ fn quarantine_csv(problems: &[Problem]) -> Result<Vec<u8>> {
 fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
     for i in inputs {
-        rows.push(vec![
-            i.source.clone(),
-            i.path.clone(),
+        // source, file, measure, column, check, rows
+        let mut row = |measure: String, column: &str, check: String, n: String| {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                measure,
+                column.to_string(),
+                check,
+                n,
+            ])
+        };
+        row(
             "rows_read".into(),
-            String::new(),
+            "",
             String::new(),
             i.rows_read.to_string(),
-        ]);
-        rows.push(vec![
-            i.source.clone(),
-            i.path.clone(),
+        );
+        row(
             "rows_accepted".into(),
-            String::new(),
+            "",
             String::new(),
             i.rows_accepted.to_string(),
-        ]);
-        rows.push(vec![
-            i.source.clone(),
-            i.path.clone(),
+        );
+        row(
             "rows_quarantined".into(),
-            String::new(),
+            "",
             String::new(),
             i.rows_rejected.to_string(),
-        ]);
+        );
         for note in &i.notes {
-            rows.push(vec![
-                i.source.clone(),
-                i.path.clone(),
-                "note".into(),
-                String::new(),
-                note.clone(),
-                String::new(),
-            ]);
+            row("note".into(), "", note.clone(), String::new());
         }
         if i.rows_outside_areas > 0 {
-            rows.push(vec![
-                i.source.clone(),
-                i.path.clone(),
+            row(
                 "rows_outside_areas".into(),
-                String::new(),
+                "",
                 format!(
                     "accepted, but not an area of this pipeline: {}",
                     i.outside_areas
                 ),
                 i.rows_outside_areas.to_string(),
-            ]);
+            );
         }
         for t in &i.data_tests {
-            rows.push(vec![
-                i.source.clone(),
-                i.path.clone(),
+            row(
                 format!("data_test_{}", t.status),
-                t.column.clone(),
+                &t.column,
                 format!(
                     "{} ({}, tolerance {}%), {} rows tested",
                     t.test,
@@ -165,7 +159,7 @@ fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>>
                     t.rows_tested
                 ),
                 t.failures.to_string(),
-            ]);
+            );
         }
         let mut per: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
         for p in problems.iter().filter(|p| p.source == i.source) {
@@ -173,14 +167,7 @@ fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>>
                 .or_default() += 1;
         }
         for ((column, reason), n) in per {
-            rows.push(vec![
-                i.source.clone(),
-                i.path.clone(),
-                "failures".into(),
-                column.to_string(),
-                reason.to_string(),
-                n.to_string(),
-            ]);
+            row("failures".into(), column, reason.to_string(), n.to_string());
         }
     }
     csv_bytes(
