@@ -641,18 +641,22 @@ fn validate_passes_the_example_and_fails_a_source_with_too_many_bad_rows() {
         })
         .collect();
     w.write("sample_data/records.csv", &(broken.join("\n") + "\n"));
+    checks_fail(
+        &w,
+        &[
+            "more than the 5% allowed",
+            "column \"referral_date\": \"31/02/20",
+        ],
+    );
+}
+
+/// `jsna validate` exits 1 saying each of `says` on stderr, and `jsna run` exits 1 too.
+fn checks_fail(w: &Work, says: &[&str]) {
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("more than the 5% allowed"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains("column \"referral_date\": \"31/02/20"),
-        "{}",
-        stderr(&o)
-    );
+    for s in says {
+        assert!(stderr(&o).contains(s), "{}", stderr(&o));
+    }
     assert_eq!(
         w.jsna(&["run", "pipelines/example.toml"]).status.code(),
         Some(1)
@@ -1584,16 +1588,9 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
     // Without a tolerance the same failure fails validation and the run (exit 1).
     let strict = pipeline.replace(", tolerance = 0.01", "");
     w.write("pipelines/example.toml", &strict);
-    let o = w.jsna(&["validate", "pipelines/example.toml"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("data test range 0 to 110 on column 'age' failed on 1 of"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(
-        w.jsna(&["run", "pipelines/example.toml"]).status.code(),
-        Some(1)
+    checks_fail(
+        &w,
+        &["data test range 0 to 110 on column 'age' failed on 1 of"],
     );
 
     // A test on a column that does not exist is a pipeline error with its line.
