@@ -112,7 +112,7 @@ fn num(c: &str) -> Expr {
         .cast(DataType::Float64)
 }
 
-fn numeric_rules(columns: &[&'static str]) -> Vec<Rule> {
+fn numeric_rules(columns: &[&'static str]) -> Vec<Rule<'static>> {
     columns
         .iter()
         .map(|&c| Rule {
@@ -233,7 +233,10 @@ fn extension(path: &Path) -> Result<&'static str> {
 }
 
 /// The numeric columns the method reads and the row checks that apply to them.
-fn method_columns(o: &CalcOptions, bands: &[String]) -> Result<(Vec<&'static str>, Vec<Rule>)> {
+fn method_columns(
+    o: &CalcOptions,
+    bands: &[String],
+) -> Result<(Vec<&'static str>, Vec<Rule<'static>>)> {
     let (x, n) = (name(&o.numerator), name(&o.denominator));
     let positive = |c: &'static str| Rule {
         column: c,

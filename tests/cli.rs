@@ -1804,7 +1804,11 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     let rows = csv_rows(&w.read("reports/home_office/indicators.csv"));
     let count = |code: &str, period: &str| -> f64 {
         rows.iter()
-            .find(|r| r["AreaCode"] == code && r["Timeperiod"] == period)
+            .find(|r| {
+                r["IndicatorID"] == "asylum_support_rate"
+                    && r["AreaCode"] == code
+                    && r["Timeperiod"] == period
+            })
             .unwrap_or_else(|| panic!("no row {code} {period}"))["Count"]
             .parse()
             .unwrap()
@@ -1821,13 +1825,74 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     );
     assert_eq!(
         rows.iter()
-            .filter(|r| r["AreaType"] == "Local authority" && r["Timeperiod"] == "2024 Q3")
+            .filter(|r| r["IndicatorID"] == "asylum_support_rate"
+                && r["AreaType"] == "Local authority"
+                && r["Timeperiod"] == "2024 Q3")
             .count(),
         318
     );
 
-    // Every row is accounted for: areas, plus rows that name no England or Wales area.
+    // A condition on the table's own columns: Section 95 only.
+    let s95 = people(&|r| {
+        r["Date"] == "2024-09-30"
+            && r["Support Type"] == "Section 95"
+            && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
+    });
+    let row = |id: &str, code: &str, period: &str| -> BTreeMap<String, String> {
+        rows.iter()
+            .find(|r| r["IndicatorID"] == id && r["AreaCode"] == code && r["Timeperiod"] == period)
+            .unwrap_or_else(|| panic!("no row {id} {code} {period}"))
+            .clone()
+    };
+    assert_eq!(
+        row("section_95_rate", "K04000001", "2024 Q3")["Count"],
+        round5(s95).to_string()
+    );
+
+    // Res_D01 is a flow: each quarter's arrivals, summed over the areas of England and Wales.
+    let resettlement = csv_rows(
+        &fs::read_to_string(data.join("home_office/local_authority_resettlement.csv")).unwrap(),
+    );
+    let persons = |f: &dyn Fn(&BTreeMap<String, String>) -> bool| -> f64 {
+        resettlement
+            .iter()
+            .filter(|r| f(r))
+            .map(|r| r["Persons"].parse::<f64>().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        persons(&|r| r["Year"] == "2023"),
+        4_321.0,
+        "the data pack's documented 2023 total"
+    );
+    for q in 1..=4 {
+        let ew = persons(&|r| {
+            r["Year"] == "2023"
+                && r["Quarter"] == q.to_string()
+                && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
+        });
+        assert_eq!(
+            row("resettlement_rate", "K04000001", &format!("2023 Q{q}"))["Count"],
+            round5(ew).to_string(),
+            "2023 Q{q}"
+        );
+    }
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r["IndicatorID"] == "resettlement_rate" && r["Timeperiod"] == "2020 Q2"),
+        "no table, no period: resettlement was paused in 2020 Q2"
+    );
     let m = manifest(&w, "reports/home_office");
+    let r = input(m.clone(), "resettlement");
+    assert_eq!(r["rows_read"], 2_790);
+    assert_eq!(r["rows_accepted"], 2_790);
+    assert!(r["outside_areas"]
+        .as_str()
+        .unwrap()
+        .contains("Unknown (56)"));
+
+    // Every row is accounted for: areas, plus rows that name no England or Wales area.
     let s = input(m, "asylum_support");
     assert_eq!(s["rows_read"], 21_743);
     assert_eq!(s["rows_read"], s["rows_accepted"]);
@@ -1853,6 +1918,233 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     assert!(
         notes.contains("mapped to April 2023 areas through the code history"),
         "{notes}"
+    );
+}
+
+#[test]
+fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
+    let Some(data) = real_data() else { return };
+    let w = Work::new();
+    fs::copy(
+        Path::new(ROOT).join("pipelines/upper_tier.toml"),
+        w.path("pipelines/upper_tier.toml"),
+    )
+    .unwrap();
+    let env = [("JSNA_REAL_DATA", data.to_str().unwrap())];
+    ok(&w.jsna_env(&["run", "pipelines/upper_tier.toml"], &env));
+
+    // NTS names only; its `*Total` rows are checked and left out. Independent sums:
+    let nts = csv_rows(&fs::read_to_string(data.join("home_office/nts.csv")).unwrap());
+    let q3: Vec<_> = nts.iter().filter(|r| r["Date"] == "2023-09-30").collect();
+    fn transfers(r: &BTreeMap<String, String>) -> f64 {
+        r["Transfers into Local Authority"].parse().unwrap()
+    }
+    let national = q3
+        .iter()
+        .find(|r| r["Region"] == "*Total")
+        .map(|r| transfers(r))
+        .unwrap();
+    let details: Vec<_> = q3
+        .iter()
+        .filter(|r| !r["Region"].starts_with('*'))
+        .collect();
+    assert_eq!(national, 881.0, "the data pack's documented national total");
+    assert_eq!(details.iter().map(|r| transfers(r)).sum::<f64>(), national);
+    // England and Wales, less the two former counties that no April 2023 authority is
+    // (Cumbria, Northamptonshire): they cannot be placed and are listed apart.
+    let placed: f64 = details
+        .iter()
+        .filter(|r| !["Scotland", "Northern Ireland"].contains(&r["Region"].as_str()))
+        .filter(|r| {
+            !["Cumbria", "Northamptonshire"].contains(&r["Local Authority or HSCT (NI)"].as_str())
+        })
+        .map(|r| transfers(r))
+        .sum();
+    let kent = details
+        .iter()
+        .find(|r| r["Local Authority or HSCT (NI)"] == "Kent")
+        .map(|r| {
+            r["Transfers out of Local Authority"]
+                .parse::<f64>()
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(kent, 843.0);
+    let rows = csv_rows(&w.read("reports/upper_tier/indicators.csv"));
+    let count = |id: &str, code: &str| -> String {
+        rows.iter()
+            .find(|r| {
+                r["IndicatorID"] == id && r["AreaCode"] == code && r["Timeperiod"] == "2023 Q3"
+            })
+            .unwrap_or_else(|| panic!("no row for {code}"))["Count"]
+            .clone()
+    };
+    assert_eq!(
+        count("nts_transfers_in_rate", "K04000001"),
+        round5(placed).to_string()
+    );
+    assert_eq!(
+        count("nts_transfers_out_rate", "E10000016"),
+        round5(kent).to_string(),
+        "Kent, a county, found by name"
+    );
+
+    let m = manifest(&w, "reports/upper_tier");
+    let n = input(m.clone(), "nts");
+    assert_eq!(n["rows_read"], 12_538);
+    assert_eq!(n["rows_accepted"], 12_538);
+    let outside = n["outside_areas"].as_str().unwrap();
+    assert!(
+        outside.contains("Total rows (checked, then left out) (377)"),
+        "{outside}"
+    );
+    assert!(outside.contains("Cumbria (29)"), "{outside}");
+    assert!(n["notes"]
+        .to_string()
+        .contains("377 of 377 checked equal the sum of their detail rows"));
+
+    // NRM: national, fully crossed with totals at every level; 1,017 referrals in all.
+    let nrm = input(m.clone(), "nrm");
+    assert_eq!(nrm["rows_read"], 12_880);
+    assert_eq!(nrm["rows_accepted"], 12_880);
+    assert!(
+        nrm["notes"]
+            .to_string()
+            .contains("6496 of 6496 checked equal"),
+        "{}",
+        nrm["notes"]
+    );
+
+    // DfE: `c` read as missing with the reason kept; `Care Leavers group` spelled one way.
+    let cla = input(m.clone(), "dfe_looked_after");
+    assert_eq!(cla["rows_accepted"], 230);
+    assert!(cla["notes"]
+        .to_string()
+        .contains("30 values in column 'number' are shorthand markers"));
+    let leavers = input(m, "dfe_care_leavers");
+    assert!(leavers["notes"]
+        .to_string()
+        .contains("'Care Leavers group' (30 rows) as 'Care leavers group'"));
+}
+
+#[test]
+fn shorthand_markers_in_a_published_table_are_missing_with_the_reason_kept() {
+    let w = Work::new();
+    let support = w.read("sample_data/asylum_support_by_la.csv");
+    let mut lines: Vec<String> = support.lines().map(String::from).collect();
+    // A Birmingham row on 31 March 2022 (the stock 2021/22 reads) becomes `[c]`; the last
+    // row (Peterborough, 2024) gets `:`.
+    let b = lines
+        .iter()
+        .position(|l| l.starts_with("2022-03-31") && l.contains("E08000025"))
+        .unwrap();
+    lines[b] = lines[b]
+        .rsplit_once(',')
+        .map(|(a, _)| format!("{a},[c]"))
+        .unwrap();
+    let last = lines.len() - 1;
+    lines[last] = lines[last]
+        .rsplit_once(',')
+        .map(|(a, _)| format!("{a},:"))
+        .unwrap();
+    w.write(
+        "sample_data/asylum_support_by_la.csv",
+        &(lines.join("\n") + "\n"),
+    );
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let s = input(manifest(&w, "reports/example"), "asylum_support");
+    assert_eq!(s["rows_rejected"], 0, "a marker is not an error");
+    assert!(
+        s["notes"]
+            .to_string()
+            .contains("2 values in column 'People' are shorthand markers"),
+        "{}",
+        s["notes"]
+    );
+    assert!(
+        s["notes"].to_string().contains("[c]: confidential"),
+        "{}",
+        s["notes"]
+    );
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let at = |code: &str| {
+        rows.iter()
+            .find(|r| {
+                r["IndicatorID"] == "asylum_support_rate"
+                    && r["AreaCode"] == code
+                    && r["Timeperiod"] == "2021/22"
+            })
+            .unwrap()
+            .clone()
+    };
+    for code in ["E08000025", "E12000005", "E92000001"] {
+        let r = at(code);
+        assert_eq!(r["Value"], "[x]", "{code}: {r:?}");
+        assert!(r["Valuenote"].contains("shorthand marker"), "{code}: {r:?}");
+    }
+    let other = at("E06000023");
+    assert!(
+        other["Value"].parse::<f64>().is_ok(),
+        "Bristol is unaffected: {other:?}"
+    );
+}
+
+#[test]
+fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
+    let w = Work::new();
+    let base = w.read("pipelines/example.toml");
+    let nrm = "\n[sources.nrm]\nkind = \"nrm\"\npath = \"../sample_data/nrm_referrals.csv\"\n";
+    w.write("pipelines/example.toml", &format!("{base}{nrm}"));
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("period_end = \"2023-12-31\""),
+        "{}",
+        stderr(&o)
+    );
+
+    let resettlement = "\n[sources.resettlement]\nkind = \"res_d01\"\npath = \"../sample_data/resettlement_by_la.csv\"\n\n[[indicators]]\nid = \"acrs\"\nname = \"ACRS arrivals\"\nsource = \"resettlement\"\nmethod = \"rate\"\nnumerator = \"schem LIKE 'Resettlement - ACRS%'\"\nmultiplier = 10000\npolarity = \"neither\"\n";
+    w.write(
+        "pipelines/example.toml",
+        &format!("{base}{nrm}period_end = \"2024-03-31\"\n{resettlement}"),
+    );
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a 'res_d01' table's columns are: scheme"),
+        "{}",
+        stderr(&o)
+    );
+
+    w.write(
+        "pipelines/example.toml",
+        &format!(
+            "{base}{nrm}period_end = \"2024-03-31\"\n{}",
+            resettlement.replace("schem LIKE", "scheme LIKE")
+        ),
+    );
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let m = manifest(&w, "reports/example");
+    let n = input(m.clone(), "nrm");
+    assert_eq!(n["rows_read"], n["rows_accepted"]);
+    let file = csv_rows(&w.read("sample_data/resettlement_by_la.csv"));
+    let acrs: f64 = file
+        .iter()
+        .filter(|r| r["Resettlement Scheme"].starts_with("Resettlement - ACRS"))
+        .filter(|r| r["Date"].as_str() >= "2022-04-01" && r["Date"].as_str() <= "2023-03-31")
+        .map(|r| r["Persons"].parse::<f64>().unwrap())
+        .sum();
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let total = rows
+        .iter()
+        .find(|r| {
+            r["IndicatorID"] == "acrs" && r["AreaType"] == "England" && r["Timeperiod"] == "2022/23"
+        })
+        .unwrap();
+    assert_eq!(
+        total["Count"],
+        round5(acrs).to_string(),
+        "a flow sums its quarters"
     );
 }
 

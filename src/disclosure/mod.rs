@@ -280,8 +280,10 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
 /// pipeline says such tables are exempt.
 pub fn exempt(plan: &Plan, rule: DisclosureRule, indicator: usize) -> bool {
     rule.exempt_published
-        && plan.source_of(&plan.indicators[indicator]).kind
-            == crate::pipeline::spec::SourceKind::AsyD11
+        && plan
+            .source_of(&plan.indicators[indicator])
+            .kind
+            .is_published()
 }
 
 /// Suppresses a row whose count (or denominator) is a complementary cell.
@@ -306,6 +308,12 @@ fn publish_row(
 ) -> PublishedRow {
     if method == Method::Median {
         return publish_median(r, rule);
+    }
+    if !r.numerator.is_finite() {
+        // A published table left out a figure this sum needs (a shorthand marker).
+        let mut row = PublishedRow::empty(r, Cell::NotAvailable, Cell::NotAvailable);
+        row.note = "[x] not available: the source table has a shorthand marker ([c], [x], …) in place of a figure this total needs".into();
+        return row;
     }
     let count = protect(r.numerator, rule);
     // A proportion's denominator counts people, so it is protected too; a population is not.

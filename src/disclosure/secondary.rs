@@ -412,7 +412,7 @@ pub fn link(
     };
     let mut row_vars: Vec<Option<RowVars>> = Vec::with_capacity(rows.len());
     for (r, row) in counts.rows.iter().zip(rows) {
-        if super::exempt(plan, rule, r.indicator) {
+        if super::exempt(plan, rule, r.indicator) || !r.numerator.is_finite() {
             row_vars.push(None);
             continue;
         }

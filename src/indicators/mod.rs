@@ -11,7 +11,7 @@ pub mod period;
 use crate::error::Result;
 use crate::ingest::lookup::AreaInfo;
 use crate::pipeline::plan::Plan;
-use crate::pipeline::spec::{Method, SourceKind};
+use crate::pipeline::spec::Method;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
@@ -81,7 +81,8 @@ pub struct Inputs<'a> {
     pub areas: &'a [AreaInfo],
     pub records: Option<&'a DataFrame>,
     pub population: &'a DataFrame,
-    pub asylum_support: Option<&'a DataFrame>,
+    /// Published tables by source index in the plan.
+    pub published: &'a BTreeMap<usize, crate::ingest::published::PublishedTable>,
 }
 
 fn out_areas(plan: &Plan, areas: &[AreaInfo]) -> Vec<OutArea> {
@@ -209,17 +210,11 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     }
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
     for (ii, ind) in plan.indicators.iter().enumerate() {
-        if ind.method == Method::Rate && plan.source_of(ind).kind == SourceKind::AsyD11 {
-            if let Some(support) = inputs.asylum_support {
-                let support_periods = support_rate(
-                    plan,
-                    ii,
-                    support,
-                    inputs.population,
-                    &area_index,
-                    &mut cells,
-                )?;
-                all_periods.extend(support_periods);
+        if ind.method == Method::Rate && plan.source_of(ind).kind.has_areas() {
+            if let Some(table) = inputs.published.get(&ind.source) {
+                let table_periods =
+                    published_rate(plan, ii, table, inputs.population, &area_index, &mut cells)?;
+                all_periods.extend(table_periods);
             }
         }
     }
@@ -349,24 +344,39 @@ fn period_keys(df: &DataFrame) -> Result<Vec<i32>> {
 
 /// People on asylum support at the last quarter end of each period, over the mid-year population.
 /// Returns the periods the table covers.
-fn support_rate(
+fn published_rate(
     plan: &Plan,
     ii: usize,
-    support: &DataFrame,
+    table: &crate::ingest::published::PublishedTable,
     population: &DataFrame,
     area_index: &BTreeMap<&str, usize>,
     cells: &mut Cells,
 ) -> Result<Vec<i32>> {
-    let with_period = support
+    use crate::ingest::published::Measure;
+    let with_period = table
+        .frame
         .clone()
         .lazy()
         .with_column(period::key_expr(plan.period, "date").alias("__period"));
     let periods = period_keys(&with_period.clone().collect()?)?;
-    let latest_in_period = col("date").max().over([col("__period")])?;
-    let latest = with_period
-        .filter(col("date").eq(latest_in_period))
+    // A stock is read on the period's last date in the table (taken before the indicator's
+    // condition, so a category absent on that date counts 0); a flow sums the whole period.
+    let rows = match table.measure {
+        Measure::Stock => {
+            let latest_in_period = col("date").max().over([col("__period")])?;
+            with_period.filter(col("date").eq(latest_in_period))
+        }
+        Measure::Flow => with_period,
+    };
+    // A value the publisher left out (a marker) makes its area's sum unknown: NaN, which every
+    // sum above it carries too.
+    let latest = rows
+        .filter(plan.indicators[ii].numerator.clone())
         .group_by([col("area_code"), col("__period")])
-        .agg([col("people").sum()])
+        .agg([when(col("value").is_null().any(true))
+            .then(lit(f64::NAN))
+            .otherwise(col("value").sum())
+            .alias("people")])
         .collect()?;
     let mut stock: BTreeMap<(String, i32), f64> = BTreeMap::new();
     let (codes, keys, people) = (

@@ -4,12 +4,12 @@
 //! row, column, value, reason) and per-source row accounting, where rows read = accepted +
 //! quarantined always holds. A file that cannot be read at all is an error naming the file.
 
-pub mod asylum_support;
 mod csv_quirks;
 pub mod data_tests;
 pub mod lookup;
 pub mod pii;
 pub mod population;
+pub mod published;
 pub mod records;
 mod spreadsheet;
 
@@ -86,8 +86,8 @@ impl std::fmt::Display for Problem {
 }
 
 /// A validation rule: rows where `fails` is true are quarantined with `reason`.
-pub struct Rule {
-    pub column: &'static str,
+pub struct Rule<'a> {
+    pub column: &'a str,
     pub fails: Expr,
     pub reason: String,
 }
@@ -419,7 +419,7 @@ pub fn require_columns(df: &DataFrame, path: &Path, required: &[&str]) -> Result
 /// accepted rows and the problems found.
 pub fn apply_rules(
     df: DataFrame,
-    rules: &[Rule],
+    rules: &[Rule<'_>],
     source: &str,
     file: &str,
 ) -> Result<(DataFrame, Vec<Problem>)> {

@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
-pub fn load(source: &Source) -> Result<Loaded> {
+/// Reads the estimates and sums them to the pipeline's areas (districts of older vintages and
+/// districts of an upper-tier authority map through `resolver`).
+pub fn load(source: &Source, resolver: &super::lookup::Resolver) -> Result<Loaded> {
     let Opened {
         frame: raw,
         rows_read,
@@ -50,9 +52,36 @@ pub fn load(source: &Source) -> Result<Loaded> {
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
     problems.extend(unreadable);
     problems.sort();
+    // Each distinct code is mapped once, then joined back.
+    let distinct = accepted
+        .column("area_code")?
+        .unique_stable()?
+        .sort(Default::default())?;
+    let from: Vec<String> = distinct
+        .str()?
+        .iter()
+        .map(|c| c.unwrap_or("").to_string())
+        .collect();
+    let to: Vec<String> = from.iter().map(|c| resolver.area_of(c.trim())).collect();
+    let mapping = DataFrame::new(
+        from.len(),
+        vec![
+            Column::new("area_code".into(), from),
+            Column::new("__area".into(), to),
+        ],
+    )?;
     let totals = accepted
         .lazy()
-        .group_by([col("area_code"), col("__year").alias("year")])
+        .join(
+            mapping.lazy(),
+            [col("area_code")],
+            [col("area_code")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .group_by([
+            col("__area").alias("area_code"),
+            col("__year").alias("year"),
+        ])
         .agg([col("__pop").sum().alias("population")])
         .sort(["area_code", "year"], Default::default())
         .collect()?;

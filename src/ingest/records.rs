@@ -306,7 +306,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
     })
 }
 
-fn code_rule(column: &'static str, allowed: &[&str], what: &str) -> Rule {
+fn code_rule(column: &'static str, allowed: &[&str], what: &str) -> Rule<'static> {
     Rule {
         column,
         fails: not_in(column, allowed),

@@ -23,7 +23,8 @@ pub struct Ingested {
     pub areas: Vec<ingest::lookup::AreaInfo>,
     pub records: Option<polars::prelude::DataFrame>,
     pub population: polars::prelude::DataFrame,
-    pub asylum_support: Option<polars::prelude::DataFrame>,
+    /// Published tables by source index in the plan.
+    pub published: std::collections::BTreeMap<usize, ingest::published::PublishedTable>,
     pub inputs: Vec<InputSummary>,
     pub problems: Vec<Problem>,
 }
@@ -67,7 +68,8 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
 
 /// Reads and checks every input. Fails when a source loses more than [`MAX_REJECTED_SHARE`].
 pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
-    let (areas, lookup_rows) = ingest::lookup::load(&plan.lookup)?;
+    let lookup = ingest::lookup::load(&plan.lookup, plan.upper_tier)?;
+    let lookup_rows = lookup.rows;
     let (lookup_bytes, lookup_sha) = ingest::fingerprint(&plan.lookup)?;
     let mut inputs = vec![InputSummary {
         source: "areas".into(),
@@ -83,14 +85,15 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         notes: Vec::new(),
         data_tests: Vec::new(),
     }];
-    let codes: Vec<String> = areas.iter().map(|a| a.code.clone()).collect();
+    let codes: Vec<String> = lookup.areas.iter().map(|a| a.code.clone()).collect();
     let resolver = ingest::lookup::Resolver::new(
-        &areas,
+        &lookup,
         plan.code_history.as_ref().map(|(p, _)| p.as_path()),
     )?;
     let mut problems = Vec::new();
-    let (mut records, mut population, mut asylum_support) = (None, None, None);
-    for source in &plan.sources {
+    let (mut records, mut population) = (None, None);
+    let mut published = std::collections::BTreeMap::new();
+    for (si, source) in plan.sources.iter().enumerate() {
         match source.kind {
             SourceKind::Records => {
                 let r = ingest::records::load(source, &codes)?;
@@ -99,25 +102,25 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
                 records = Some(r.frame);
             }
             SourceKind::Population => {
-                let p = ingest::population::load(source)?;
+                let p = ingest::population::load(source, &resolver)?;
                 inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
                 population = Some(p.frame);
             }
-            SourceKind::AsyD11 => {
-                let s = ingest::asylum_support::load(source, &codes, &resolver)?;
-                inputs.push(summary(source, "asy_d11", &s)?);
+            kind => {
+                let (s, table) = ingest::published::load(source, &codes, &resolver)?;
+                inputs.push(summary(source, plan::kind_name(kind), &s)?);
                 problems.extend(s.problems);
-                asylum_support = Some(s.frame);
+                published.insert(si, table);
             }
         }
     }
     let missing = |what: &str| Error::Internal(format!("no {what} source after compile"));
     Ok(Ingested {
-        areas,
+        areas: lookup.areas,
         records,
         population: population.ok_or_else(|| missing("population"))?,
-        asylum_support,
+        published,
         inputs,
         problems,
     })
@@ -170,7 +173,7 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
             areas: &data.areas,
             records: data.records.as_ref(),
             population: &data.population,
-            asylum_support: data.asylum_support.as_ref(),
+            published: &data.published,
         },
     )?;
     lap("indicators", &mut timings);

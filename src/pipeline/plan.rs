@@ -23,6 +23,10 @@ pub struct Source {
     pub tests: Vec<DataTest>,
     /// The sheet to read from a spreadsheet, by name or pattern.
     pub sheet: Option<String>,
+    /// Published tables: the count column, when not the layout's default.
+    pub value: Option<String>,
+    /// Published tables without dates: the period's last day, `YYYY-MM-DD` (checked).
+    pub period_end: Option<String>,
 }
 
 /// A checked data test on one column of a records source.
@@ -114,6 +118,8 @@ pub struct Plan {
     pub code_history: Option<(PathBuf, String)>,
     pub total_code: String,
     pub total_name: String,
+    /// Areas are upper-tier authorities (districts roll up to them).
+    pub upper_tier: bool,
     pub sources: Vec<Source>,
     pub groups: Vec<Group>,
     pub indicators: Vec<Indicator>,
@@ -229,6 +235,8 @@ fn compile(
             allow_identifiers: s.allow_identifiers.clone(),
             tests: data_tests(id, s, &mut err),
             sheet: s.sheet.clone(),
+            value: s.value.clone(),
+            period_end: published_options(id, s, &mut err),
         })
         .collect();
     for (kind, allowed) in [
@@ -378,14 +386,46 @@ fn compile(
                 };
                 (value.get_ref().clone(), v, dsql, d)
             }
-            (SourceKind::AsyD11, Method::Rate) => (
-                "People on asylum support at the end of the period".to_string(),
-                lit(true),
-                "Mid-year resident population".to_string(),
-                lit(true),
-            ),
+            (k, Method::Rate) if k.is_published() && k.has_areas() => {
+                let layout =
+                    crate::ingest::published::layout(k).expect("published kinds have layouts");
+                let counts = layout.counts.to_string();
+                match &ind.numerator {
+                    None => (
+                        counts,
+                        lit(true),
+                        "Mid-year resident population".to_string(),
+                        lit(true),
+                    ),
+                    Some(num) => {
+                        let schema = crate::ingest::published::schema(k);
+                        let n = match sql_expr(num.get_ref()).and_then(|e| check_expr(&schema, e)) {
+                            Ok(e) => e,
+                            Err(e) => {
+                                err(
+                                    num.span(),
+                                    format!(
+                                        "numerator: {}; a '{}' table's columns are: {}",
+                                        first_line(&e.to_string()),
+                                        kind_name(k),
+                                        crate::ingest::published::dim_names(k).join(", ")
+                                    ),
+                                );
+                                lit(true)
+                            }
+                        };
+                        (
+                            format!("{counts} where {}", num.get_ref()),
+                            n,
+                            "Mid-year resident population".to_string(),
+                            lit(true),
+                        )
+                    }
+                }
+            }
             (k, m) => {
-                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion' or 'median', asy_d11 takes 'rate'", method_name(m), kind_name(k)));
+                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion' or 'median', asy_d11, res_d01 and nts take 'rate'{}", method_name(m), kind_name(k),
+                    if k.is_published() && !k.has_areas() { "; national tables (nrm, dfe_uasc) are read and checked, and their figures are in the data-quality summary, but indicators cannot use them yet" } else { "" }));
                 continue;
             }
         };
@@ -459,6 +499,7 @@ fn compile(
         pipeline_sha256: sha,
         lookup: lookup.0,
         lookup_display: lookup.1,
+        upper_tier: spec.areas.level == super::spec::AreaLevel::Utla,
         code_history,
         total_code: spec.areas.total_code,
         total_name: spec.areas.total_name,
@@ -523,6 +564,10 @@ pub fn kind_name(kind: SourceKind) -> &'static str {
         SourceKind::Records => "records",
         SourceKind::Population => "population",
         SourceKind::AsyD11 => "asy_d11",
+        SourceKind::ResD01 => "res_d01",
+        SourceKind::Nts => "nts",
+        SourceKind::Nrm => "nrm",
+        SourceKind::DfeUasc => "dfe_uasc",
     }
 }
 
@@ -535,6 +580,44 @@ pub fn method_name(m: Method) -> &'static str {
 }
 
 /// Checks the data tests declared on one source.
+/// Checks the published-table keys (`value`, `period_end`) and returns the period end.
+fn published_options(
+    id: &str,
+    s: &SourceSpec,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> Option<String> {
+    use crate::ingest::published::{layout, Dating};
+    let Some(layout) = layout(s.kind) else {
+        if s.value.is_some() || s.period_end.is_some() {
+            err(
+                s.path.span(),
+                format!("source '{id}': `value` and `period_end` are for published tables, not '{}' sources", kind_name(s.kind)),
+            );
+        }
+        return None;
+    };
+    match (&s.period_end, layout.dating) {
+        (None, Dating::Declared) => {
+            err(s.path.span(), format!("source '{id}': a '{}' table has no date column; give the last day of the period it covers, e.g. `period_end = \"2023-12-31\"`", kind_name(s.kind)));
+            None
+        }
+        (Some(d), Dating::Declared) => {
+            if chrono::NaiveDate::parse_from_str(d.get_ref(), "%Y-%m-%d").is_err() {
+                err(
+                    d.span(),
+                    format!("period_end '{}' is not a date YYYY-MM-DD", d.get_ref()),
+                );
+            }
+            Some(d.get_ref().clone())
+        }
+        (Some(d), _) => {
+            err(d.span(), format!("source '{id}': a '{}' table has its own dates; `period_end` is only for tables without one (nrm)", kind_name(s.kind)));
+            None
+        }
+        (None, _) => None,
+    }
+}
+
 fn data_tests(
     id: &str,
     s: &SourceSpec,

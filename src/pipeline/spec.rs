@@ -52,6 +52,18 @@ pub struct AreasSpec {
     pub total_code: String,
     #[serde(default = "default_total_name")]
     pub total_name: String,
+    /// The areas of the report: `"lad"` (districts, the default) or `"utla"` (upper-tier
+    /// authorities: counties, unitaries, metropolitan districts and London boroughs).
+    #[serde(default)]
+    pub level: AreaLevel,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaLevel {
+    #[default]
+    Lad,
+    Utla,
 }
 
 fn default_total_code() -> String {
@@ -68,8 +80,31 @@ pub enum SourceKind {
     Records,
     /// ONS mid-year population by area, year, sex and age band.
     Population,
-    /// Home Office Asy_D11: people on asylum support by local authority.
+    /// Home Office Asy_D11: people on asylum support by local authority (a stock).
     AsyD11,
+    /// Home Office Res_D01: resettlement arrivals by local authority and scheme (a flow).
+    ResD01,
+    /// UKVI NTS_01: National Transfer Scheme transfers of UASC, by local authority name.
+    Nts,
+    /// Home Office NRM table: referrals by exploitation type, age, gender, nationality (national).
+    Nrm,
+    /// DfE children looked after / care leavers who were UASC (national, `c`/`k` markers).
+    DfeUasc,
+}
+
+impl SourceKind {
+    /// A table someone else published (as opposed to local records or population).
+    pub fn is_published(self) -> bool {
+        !matches!(self, SourceKind::Records | SourceKind::Population)
+    }
+
+    /// A published table with a figure per area (not national only).
+    pub fn has_areas(self) -> bool {
+        matches!(
+            self,
+            SourceKind::AsyD11 | SourceKind::ResD01 | SourceKind::Nts
+        )
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +123,12 @@ pub struct SourceSpec {
     /// Records only: data tests on columns, in dbt's words.
     #[serde(default)]
     pub tests: Vec<DataTestSpec>,
+    /// Published tables: the count column to use when not the layout's default (e.g. NTS
+    /// `"Transfers out of Local Authority"`).
+    pub value: Option<String>,
+    /// Published tables without a date column (NRM): the last day of the period the table
+    /// covers, `YYYY-MM-DD`.
+    pub period_end: Option<Spanned<String>>,
 }
 
 /// One declared data test, e.g. `{ column = "age", test = "range", min = 0, max = 110 }`.

@@ -1,0 +1,948 @@
+//! Published tables (Home Office, UKVI, DfE) read as published, each through a [`Layout`] that
+//! maps it to one canonical table: `area_code` (area tables only), `date`, the table's
+//! categories (text), `value` (a number, missing where the publisher put a marker) and `marker`
+//! (why it is missing).
+//!
+//! What every layout gets: shorthand markers (`[c]`, `c`, `k`, `[x]`, `:`, `-`, `*`, …) read as
+//! missing with the reason kept; labels that differ only in case or spacing between releases
+//! unified; `Total` rows dropped deliberately, after checking that they equal the sum of their
+//! detail rows, or kept and flagged; area codes of older vintages mapped through the code
+//! history, wrong codes corrected by name, and tables that give names only resolved to codes.
+//! Every row is accounted for: quarantined, or accepted (in an area, outside the pipeline's
+//! areas, or a total row).
+
+use super::lookup::Resolver;
+use super::{apply_rules, open, parse_date, Loaded, Opened, Rule};
+use crate::error::Result;
+use crate::pipeline::plan::Source;
+use crate::pipeline::spec::SourceKind;
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a table's rows are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geography {
+    /// A code column and (optionally present) a name column: Asy_D11, Res_D01.
+    Code {
+        code: &'static str,
+        name: &'static str,
+    },
+    /// Names only, resolved to codes through the lookup: NTS.
+    Name(&'static str),
+    /// One national figure per row (no area): NRM, DfE national tables.
+    National,
+}
+
+/// Where a table's dates come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dating {
+    /// An ISO or `DD/MM/YYYY` date column.
+    Column(&'static str),
+    /// A year column meaning the year ending 31 March (DfE `time_period`).
+    YearEndingMarch(&'static str),
+    /// No date in the table: the pipeline gives it (`period_end`).
+    Declared,
+}
+
+/// Whether a figure is a count on a date (a stock) or over the period up to it (a flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// People on a date (asylum support at the quarter end): a period takes its latest date.
+    Stock,
+    /// Events in the period (arrivals, transfers, referrals): a period sums its dates.
+    Flow,
+}
+
+/// What happens to `Total` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Totals {
+    /// Checked against the sum of their detail rows, then left out (counted, not lost).
+    Drop,
+    /// Kept, with `total = true` (DfE tables, whose totals are the denominators).
+    Keep,
+}
+
+/// One category column: its canonical name, its published header, whether it must be there, and
+/// whether total rows are checked along it.
+#[derive(Debug, Clone, Copy)]
+pub struct Dim {
+    pub name: &'static str,
+    pub column: &'static str,
+    pub required: bool,
+    pub checked: bool,
+}
+
+const fn dim(name: &'static str, column: &'static str) -> Dim {
+    Dim {
+        name,
+        column,
+        required: true,
+        checked: true,
+    }
+}
+
+const ASY_D11_DIMS: &[Dim] = &[
+    dim("support_type", "Support Type"),
+    dim("accommodation_type", "Accommodation Type"),
+];
+const RES_D01_DIMS: &[Dim] = &[dim("scheme", "Resettlement Scheme")];
+const NTS_DIMS: &[Dim] = &[
+    dim("region", "Region"),
+    Dim {
+        checked: false,
+        ..dim("participates", "Able to participate in the NTS?")
+    },
+];
+const NRM_DIMS: &[Dim] = &[
+    dim("first_responder", "First responder"),
+    dim("exploitation_type", "Exploitation type"),
+    dim("age", "Age at exploitation"),
+    dim("gender", "Gender"),
+    dim("nationality", "Nationality"),
+];
+const DFE_DIMS: &[Dim] = &[
+    Dim {
+        required: false,
+        ..dim("care_leaver_age", "care_leaver_age")
+    },
+    dim("cla_group", "cla_group"),
+    dim("characteristic", "characteristic"),
+    Dim {
+        required: false,
+        ..dim("measure", "measure")
+    },
+];
+
+/// How one published table maps to its canonical table.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub dating: Dating,
+    pub geography: Geography,
+    /// The default count column (a source may name another with `value = "…"`).
+    pub value: &'static str,
+    pub dims: &'static [Dim],
+    pub measure: Measure,
+    pub totals: Totals,
+    /// What one unit of `value` is, for the report (e.g. "people on asylum support").
+    pub counts: &'static str,
+}
+
+/// The layout of each published kind; `None` for records and population.
+pub fn layout(kind: SourceKind) -> Option<Layout> {
+    Some(match kind {
+        SourceKind::AsyD11 => Layout {
+            dating: Dating::Column("Date"),
+            geography: Geography::Code {
+                code: "LAD Code",
+                name: "Local Authority",
+            },
+            value: "People",
+            dims: ASY_D11_DIMS,
+            measure: Measure::Stock,
+            totals: Totals::Drop,
+            counts: "people on asylum support at the end of the period",
+        },
+        SourceKind::ResD01 => Layout {
+            dating: Dating::Column("Date"),
+            geography: Geography::Code {
+                code: "LAD Code",
+                name: "Local Authority",
+            },
+            value: "Persons",
+            dims: RES_D01_DIMS,
+            measure: Measure::Flow,
+            totals: Totals::Drop,
+            counts: "resettlement arrivals in the period",
+        },
+        SourceKind::Nts => Layout {
+            dating: Dating::Column("Date"),
+            geography: Geography::Name("Local Authority or HSCT (NI)"),
+            value: "Transfers into Local Authority",
+            dims: NTS_DIMS,
+            measure: Measure::Flow,
+            totals: Totals::Drop,
+            counts: "children transferred in the period",
+        },
+        SourceKind::Nrm => Layout {
+            dating: Dating::Declared,
+            geography: Geography::National,
+            value: "People",
+            dims: NRM_DIMS,
+            measure: Measure::Flow,
+            totals: Totals::Drop,
+            counts: "referrals in the period",
+        },
+        SourceKind::DfeUasc => Layout {
+            dating: Dating::YearEndingMarch("time_period"),
+            geography: Geography::National,
+            value: "number",
+            dims: DFE_DIMS,
+            measure: Measure::Stock,
+            totals: Totals::Keep,
+            counts: "children on 31 March",
+        },
+        SourceKind::Records | SourceKind::Population => return None,
+    })
+}
+
+/// Shorthand markers that publishers put in number cells, with what each means. Matched after
+/// trimming, case-insensitively.
+pub const MARKERS: &[(&str, &str)] = &[
+    ("[c]", "confidential: suppressed by the publisher"),
+    ("c", "confidential: suppressed by the publisher"),
+    ("[x]", "not available"),
+    ("x", "not available"),
+    ("[z]", "not applicable"),
+    ("z", "not applicable"),
+    ("[u]", "low reliability"),
+    ("k", "rounds to zero but is not zero"),
+    ("[k]", "rounds to zero but is not zero"),
+    (":", "not available"),
+    ("..", "not available"),
+    ("-", "nil or not applicable (a dash)"),
+    ("*", "suppressed: a small number"),
+    ("na", "not available"),
+];
+
+/// The canonical table of one published source, ready for indicators.
+pub struct PublishedTable {
+    pub kind: SourceKind,
+    pub measure: Measure,
+    pub frame: DataFrame,
+}
+
+/// The canonical columns a condition on this kind of table may use (all text).
+pub fn dim_names(kind: SourceKind) -> Vec<&'static str> {
+    layout(kind)
+        .map(|l| l.dims.iter().map(|d| d.name).collect())
+        .unwrap_or_default()
+}
+
+/// The canonical table's columns a condition may use: the categories as text, `value`, `date`.
+pub fn schema(kind: SourceKind) -> Schema {
+    let mut fields: Vec<Field> = dim_names(kind)
+        .into_iter()
+        .map(|d| Field::new(d.into(), DataType::String))
+        .collect();
+    fields.push(Field::new("date".into(), DataType::Date));
+    fields.push(Field::new("value".into(), DataType::Float64));
+    fields.push(Field::new("total".into(), DataType::Boolean));
+    Schema::from_iter(fields)
+}
+
+/// True for a label that means "all of this dimension" (`Total`, `*Total`, `… total`).
+fn is_total_label(s: &str) -> bool {
+    let l = s.trim().to_lowercase();
+    l == "total" || l.starts_with("*total") || l.ends_with(" total")
+}
+
+/// A total row's value for one dimension: `None` for "all", else the value it is a total within
+/// (`*Total East Midlands` is the East Midlands' total).
+fn total_scope(s: &str) -> Option<String> {
+    let t = s.trim();
+    let l = t.to_lowercase();
+    if let Some(rest) = l.strip_prefix("*total") {
+        let rest = t[t.len() - rest.len()..].trim();
+        return (!rest.is_empty()).then(|| rest.to_string());
+    }
+    (!is_total_label(t)).then(|| t.to_string())
+}
+
+/// Reads a published table through its layout.
+pub fn load(
+    source: &Source,
+    area_codes: &[String],
+    resolver: &Resolver,
+) -> Result<(Loaded, PublishedTable)> {
+    let layout = layout(source.kind)
+        .ok_or_else(|| crate::error::Error::Internal("no layout for this source kind".into()))?;
+    let value_col = source.value.as_deref().unwrap_or(layout.value);
+    let mut required: Vec<&str> = vec![value_col];
+    match layout.dating {
+        Dating::Column(c) | Dating::YearEndingMarch(c) => required.push(c),
+        Dating::Declared => {}
+    }
+    match layout.geography {
+        Geography::Code { code, .. } => required.push(code),
+        Geography::Name(n) => required.push(n),
+        Geography::National => {}
+    }
+    required.extend(layout.dims.iter().filter(|d| d.required).map(|d| d.column));
+    let Opened {
+        frame: raw,
+        rows_read,
+        problems: unreadable,
+        mut notes,
+    } = open(source, &required)?;
+    let present: Vec<String> = raw
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let has = |c: &str| present.iter().any(|p| p == c);
+    let dims: Vec<Dim> = layout
+        .dims
+        .iter()
+        .copied()
+        .filter(|d| has(d.column))
+        .collect();
+
+    // Typed columns: the date, the number and the marker.
+    let text = col(value_col).str().strip_chars(lit(NULL));
+    let lowered = text.clone().str().to_lowercase();
+    let markers = Series::new(
+        "m".into(),
+        MARKERS.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+    );
+    let mut marker = lit(NULL).cast(DataType::String);
+    for (m, r) in MARKERS.iter().rev() {
+        marker = when(lowered.clone().eq(lit(*m)))
+            .then(lit(format!("{m}: {r}")))
+            .otherwise(marker);
+    }
+    let marker = marker.alias("marker");
+    let is_marker = lowered.is_in(lit(markers).implode(false), false);
+    let number = text
+        .str()
+        .replace_all(lit(","), lit(""), true)
+        .cast(DataType::Float64);
+    let date = match layout.dating {
+        Dating::Column(c) => parse_date(c),
+        Dating::YearEndingMarch(c) => {
+            let year = col(c)
+                .str()
+                .strip_chars(lit(NULL))
+                .cast(DataType::Int32)
+                .cast(DataType::String);
+            concat_str([year, lit("-03-31")], "", false)
+                .str()
+                .to_date(StrptimeOptions {
+                    format: Some("%Y-%m-%d".into()),
+                    strict: false,
+                    exact: true,
+                    cache: true,
+                })
+        }
+        Dating::Declared => match &source.period_end {
+            Some(d) => lit(d.as_str()).str().to_date(StrptimeOptions {
+                format: Some("%Y-%m-%d".into()),
+                strict: false,
+                exact: true,
+                cache: true,
+            }),
+            None => lit(NULL).cast(DataType::Date),
+        },
+    };
+    let typed = raw
+        .lazy()
+        .with_columns([
+            date.alias("date"),
+            when(is_marker.clone())
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(number)
+                .alias("value"),
+            marker,
+            is_marker.alias("__is_marker"),
+        ])
+        .collect()?;
+    let date_column = match layout.dating {
+        Dating::Column(c) | Dating::YearEndingMarch(c) => c,
+        Dating::Declared => "period_end",
+    };
+    let mut rules = vec![
+        Rule {
+            column: value_col,
+            fails: col("__is_marker").not().and(
+                col("value")
+                    .is_null()
+                    .or(col("value").lt(lit(0.0)))
+                    .or(col("value").is_nan()),
+            ),
+            reason: format!(
+                "is not a non-negative number or a shorthand marker ({})",
+                MARKERS
+                    .iter()
+                    .map(|(m, _)| *m)
+                    .filter(|m| *m != "na" && *m != "x" && *m != "z")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        },
+        Rule {
+            column: date_column,
+            fails: col("date").is_null(),
+            reason: match layout.dating {
+                Dating::Column(_) => "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)",
+                Dating::YearEndingMarch(_) => "is not a year",
+                Dating::Declared => "is not a date YYYY-MM-DD (set in the pipeline file)",
+            }
+            .into(),
+        },
+    ];
+    if let Geography::Code { code, .. } | Geography::Name(code) = layout.geography {
+        rules.push(Rule {
+            column: code,
+            fails: col(code).str().strip_chars(lit(NULL)).is_null(),
+            reason: "is missing".into(),
+        });
+    }
+    let typed = if date_column == "period_end" {
+        typed
+            .lazy()
+            .with_column(lit(source.period_end.clone().unwrap_or_default()).alias("period_end"))
+            .collect()?
+    } else {
+        typed
+    };
+    let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
+    problems.extend(unreadable);
+    problems.sort();
+
+    let marked = accepted.column("__is_marker")?.bool()?.sum().unwrap_or(0);
+    if marked > 0 {
+        let counts = accepted
+            .clone()
+            .lazy()
+            .filter(col("__is_marker"))
+            .group_by([col("marker")])
+            .agg([len().alias("n")])
+            .sort(["marker"], Default::default())
+            .collect()?;
+        let (m, n) = (counts.column("marker")?.str()?, counts.column("n")?.u32()?);
+        let list: Vec<String> = (0..counts.height())
+            .map(|i| format!("{} × {}", n.get(i).unwrap_or(0), m.get(i).unwrap_or("")))
+            .collect();
+        notes.push(format!(
+            "{marked} values in column '{value_col}' are shorthand markers, read as missing with the reason kept ({})",
+            list.join("; ")
+        ));
+    }
+
+    // Category labels: trimmed, and one spelling per label that differs only in case or spacing.
+    let mut frame = accepted
+        .lazy()
+        .with_columns(
+            dims.iter()
+                .map(|d| {
+                    col(d.column)
+                        .str()
+                        .strip_chars(lit(NULL))
+                        .fill_null(lit(""))
+                        .alias(d.name)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    for d in &dims {
+        if let Some(note) = unify_labels(&mut frame, d)? {
+            notes.push(note);
+        }
+    }
+
+    // Total rows: flagged, checked against their detail rows, then dropped or kept.
+    let name_col = match layout.geography {
+        Geography::Name(n) => Some(n),
+        _ => None,
+    };
+    let mut total_flag = lit(false);
+    for d in dims.iter().map(|d| d.name).chain(name_col) {
+        let c = col(d).fill_null(lit(""));
+        let l = c.str().strip_chars(lit(NULL)).str().to_lowercase();
+        total_flag = total_flag.or(l
+            .clone()
+            .eq(lit("total"))
+            .or(l.clone().str().starts_with(lit("*total")))
+            .or(l.clone().str().ends_with(lit(" total")))
+            // Numbered subtotals mixed with their details (DfE: `1. Total White`).
+            .or(l.str().contains(lit(r"^[0-9]+[a-z]?\. total\b"), false)));
+    }
+    let frame = frame
+        .lazy()
+        .with_column(total_flag.alias("total"))
+        .collect()?;
+    let totals = frame.column("total")?.bool()?.sum().unwrap_or(0) as u64;
+    let mut outside: Vec<(String, u64)> = Vec::new();
+    let frame = if totals > 0 {
+        let checked: Vec<&str> = std::iter::once("date")
+            .chain(name_col)
+            .chain(dims.iter().filter(|d| d.checked).map(|d| d.name))
+            .collect();
+        match layout.totals {
+            Totals::Drop => {
+                notes.push(check_totals(&frame, &checked)?);
+                outside.push(("Total rows (checked, then left out)".into(), totals));
+                frame.lazy().filter(col("total").not()).collect()?
+            }
+            Totals::Keep => {
+                notes.push(format!(
+                    "{totals} total and subtotal rows are kept, flagged `total`, for use as denominators (not checked against their detail rows: the publisher rounds every figure on its own)"
+                ));
+                frame
+            }
+        }
+    } else {
+        frame
+    };
+
+    let keep: Vec<Expr> = std::iter::once(col("date"))
+        .chain(dims.iter().map(|d| col(d.name)))
+        .chain([col("value"), col("marker"), col("total")])
+        .collect();
+    let table = match layout.geography {
+        Geography::National => frame.lazy().select(keep).collect()?,
+        Geography::Code { code, name } => {
+            let name = has(name).then_some(name);
+            place(
+                &frame,
+                code,
+                name,
+                keep,
+                area_codes,
+                resolver,
+                &mut notes,
+                &mut outside,
+            )?
+        }
+        Geography::Name(name) => place_by_name(
+            &frame,
+            name,
+            keep,
+            area_codes,
+            resolver,
+            &mut notes,
+            &mut outside,
+        )?,
+    };
+    Ok((
+        Loaded {
+            frame: table.clone(),
+            rows_read,
+            problems,
+            outside,
+            notes,
+            tests: Vec::new(),
+        },
+        PublishedTable {
+            kind: source.kind,
+            measure: layout.measure,
+            frame: table,
+        },
+    ))
+}
+
+/// Gives every label that differs from another only in case or spacing the most common spelling
+/// (ties: the first in sort order), and says what changed.
+fn unify_labels(frame: &mut DataFrame, d: &Dim) -> Result<Option<String>> {
+    let counts = frame
+        .clone()
+        .lazy()
+        .group_by([col(d.name)])
+        .agg([len().alias("n")])
+        .sort([d.name], Default::default())
+        .collect()?;
+    let (labels, n) = (counts.column(d.name)?.str()?, counts.column("n")?.u32()?);
+    // (label, rows, the label in lower case with single spaces)
+    let entries: Vec<(&str, u32, String)> = (0..counts.height())
+        .filter_map(|i| {
+            let (label, k) = (labels.get(i)?, n.get(i)?);
+            let key = label.split_whitespace().collect::<Vec<_>>().join(" ");
+            Some((label, k, key.to_lowercase()))
+        })
+        .collect();
+    let mut best: BTreeMap<&str, (u32, &str)> = BTreeMap::new();
+    for (label, k, key) in &entries {
+        let e = best.entry(key.as_str()).or_insert((0, label));
+        if *k > e.0 {
+            *e = (*k, label);
+        }
+    }
+    let (mut from, mut to, mut said) = (Vec::new(), Vec::new(), Vec::new());
+    for (label, k, key) in &entries {
+        let canonical = best[key.as_str()].1;
+        if canonical != *label {
+            from.push(label.to_string());
+            to.push(canonical.to_string());
+            said.push(format!("'{label}' ({k} rows) as '{canonical}'"));
+        }
+    }
+    if from.is_empty() {
+        return Ok(None);
+    }
+    let mut relabelled = col(d.name);
+    for (f, t) in from.iter().zip(&to) {
+        relabelled = when(col(d.name).eq(lit(f.as_str())))
+            .then(lit(t.as_str()))
+            .otherwise(relabelled);
+    }
+    let replaced = frame
+        .clone()
+        .lazy()
+        .with_column(relabelled.alias(d.name))
+        .collect()?;
+    *frame = replaced;
+    Ok(Some(format!(
+        "column '{}': labels that differ only in case or spacing unified: {}",
+        d.column,
+        said.join(", ")
+    )))
+}
+
+/// Checks each total row against the sum of the detail rows it covers (same values on its
+/// non-total dimensions; `*Total X` covers X), and says how many agree.
+fn check_totals(frame: &DataFrame, dims: &[&str]) -> Result<String> {
+    let n = frame.height();
+    let total = frame.column("total")?.bool()?;
+    let value = frame.column("value")?.f64()?;
+    let date = frame.column("date")?.cast(&DataType::String)?;
+    let mut cols: Vec<StringChunked> = vec![date.str()?.clone()];
+    for d in &dims[1..] {
+        cols.push(frame.column(d)?.str()?.clone());
+    }
+    let key = |i: usize| -> Vec<Option<String>> {
+        cols.iter()
+            .map(|c| total_scope(c.get(i).unwrap_or("")))
+            .collect()
+    };
+    // Detail rows: full keys with values (a marker makes a key unknown).
+    let details: Vec<(Vec<String>, Option<f64>)> = (0..n)
+        .filter(|&i| total.get(i) != Some(true))
+        .map(|i| {
+            (
+                cols.iter()
+                    .map(|c| c.get(i).unwrap_or("").trim().to_string())
+                    .collect(),
+                value.get(i),
+            )
+        })
+        .collect();
+    let mut sums: HashMap<Vec<bool>, HashMap<Vec<String>, Option<f64>>> = HashMap::new();
+    let (mut agree, mut differ, mut unknown) = (0u64, Vec::new(), 0u64);
+    for i in (0..n).filter(|&i| total.get(i) == Some(true)) {
+        let k = key(i);
+        let pattern: Vec<bool> = k.iter().map(Option::is_some).collect();
+        let by_key = sums.entry(pattern.clone()).or_insert_with(|| {
+            let mut m: HashMap<Vec<String>, Option<f64>> = HashMap::new();
+            for (dk, v) in &details {
+                let sub: Vec<String> = dk
+                    .iter()
+                    .zip(&pattern)
+                    .filter(|(_, keep)| **keep)
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                let e = m.entry(sub).or_insert(Some(0.0));
+                *e = match (*e, v) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            m
+        });
+        let sub: Vec<String> = k.iter().flatten().cloned().collect();
+        let sum = by_key.get(&sub).copied().unwrap_or(Some(0.0));
+        match (sum, value.get(i)) {
+            (Some(s), Some(t)) if (s - t).abs() < 1e-9 => agree += 1,
+            (Some(s), Some(t)) => differ.push((sub.join(" / "), t, s)),
+            _ => unknown += 1,
+        }
+    }
+    let checked = agree + differ.len() as u64;
+    let mut note = format!(
+        "{} total rows found; {agree} of {checked} checked equal the sum of their detail rows",
+        agree + differ.len() as u64 + unknown
+    );
+    if unknown > 0 {
+        note.push_str(&format!(
+            " ({unknown} could not be checked: a marker on the total or a detail row)"
+        ));
+    }
+    if !differ.is_empty() {
+        let examples: Vec<String> = differ
+            .iter()
+            .take(3)
+            .map(|(k, t, s)| format!("{k}: total {t}, details sum to {s}"))
+            .collect();
+        note.push_str(&format!(
+            "; {} differ, e.g. {}",
+            differ.len(),
+            examples.join("; ")
+        ));
+    }
+    Ok(note)
+}
+
+/// Places rows by (code, name): older codes through the code history, a name that belongs to
+/// another area over a wrong code. Rows outside the pipeline's areas are counted by code.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    frame: &DataFrame,
+    code: &str,
+    name: Option<&str>,
+    keep: Vec<Expr>,
+    area_codes: &[String],
+    resolver: &Resolver,
+    notes: &mut Vec<String>,
+    outside: &mut Vec<(String, u64)>,
+) -> Result<DataFrame> {
+    let name_expr = match name {
+        Some(n) => col(n).str().strip_chars(lit(NULL)),
+        None => lit(NULL).cast(DataType::String),
+    };
+    let all = frame
+        .clone()
+        .lazy()
+        .with_columns([
+            col(code).str().strip_chars(lit(NULL)).alias("__code"),
+            name_expr.alias("__name"),
+        ])
+        .collect()?;
+    // Resolve each distinct (code, name) pair once, then join the answer back to the rows.
+    let pairs =
+        all.select(["__code", "__name"])?
+            .unique_stable(None, UniqueKeepStrategy::First, None)?;
+    let (pc, pn) = (
+        pairs.column("__code")?.str()?,
+        pairs.column("__name")?.str()?,
+    );
+    let mut mapped = Vec::with_capacity(pairs.height());
+    let mut corrected = Vec::with_capacity(pairs.height());
+    for i in 0..pairs.height() {
+        let (code, by_name) = resolver.resolve(pc.get(i).unwrap_or(""), pn.get(i));
+        mapped.push(code);
+        corrected.push(by_name);
+    }
+    let mapping = DataFrame::new(
+        pairs.height(),
+        vec![
+            pairs.column("__code")?.clone(),
+            pairs.column("__name")?.clone(),
+            Column::new("area_code".into(), mapped),
+            Column::new("__corrected".into(), corrected),
+        ],
+    )?;
+    let all = all
+        .lazy()
+        .join(
+            mapping.lazy(),
+            [col("__code"), col("__name")],
+            [col("__code"), col("__name")],
+            JoinArgs {
+                nulls_equal: true,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .collect()?;
+    let fixes = all
+        .clone()
+        .lazy()
+        .filter(col("__corrected"))
+        .group_by([col("__code"), col("__name"), col("area_code")])
+        .agg([len().alias("rows")])
+        .sort(["__code", "__name"], Default::default())
+        .collect()?;
+    if fixes.height() > 0 {
+        let n: u64 = fixes
+            .column("rows")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .sum()
+            .unwrap_or(0);
+        let (fc, fnm, fa) = (
+            fixes.column("__code")?.str()?,
+            fixes.column("__name")?.str()?,
+            fixes.column("area_code")?.str()?,
+        );
+        let examples: Vec<String> = (0..fixes.height().min(5))
+            .map(|i| {
+                format!(
+                    "{} \"{}\" → {}",
+                    fc.get(i).unwrap_or(""),
+                    fnm.get(i).unwrap_or(""),
+                    fa.get(i).unwrap_or("")
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "{n} rows carry a LAD code that belongs to another area than their Local Authority name; they were placed by name (e.g. {})",
+            examples.join("; ")
+        ));
+    }
+    let older: Vec<&str> = resolver
+        .history
+        .iter()
+        .filter(|(old, new)| old != new)
+        .map(|(old, _)| old.as_str())
+        .collect();
+    let older = Series::new("older".into(), older);
+    let remapped = all
+        .clone()
+        .lazy()
+        .filter(
+            col("__code")
+                .is_in(lit(older).implode(false), false)
+                .and(col("__corrected").not()),
+        )
+        .collect()?
+        .height();
+    if remapped > 0 {
+        notes.push(format!("{remapped} rows use LAD codes of older vintages; they were mapped to April 2023 areas through the code history"));
+    }
+    let districts: Vec<&str> = resolver
+        .parent
+        .iter()
+        .filter(|(lad, area)| lad != area)
+        .map(|(lad, _)| lad.as_str())
+        .collect();
+    if !districts.is_empty() {
+        let districts = Series::new("districts".into(), districts);
+        let summed = all
+            .clone()
+            .lazy()
+            .filter(col("__code").is_in(lit(districts).implode(false), false))
+            .collect()?
+            .height();
+        if summed > 0 {
+            notes.push(format!(
+                "{summed} rows for districts were summed to their upper-tier authority"
+            ));
+        }
+    }
+    split_outside(all, keep, area_codes, "area_code", outside)
+}
+
+/// Places rows that give an area's name only, resolving each distinct name once.
+fn place_by_name(
+    frame: &DataFrame,
+    name: &str,
+    keep: Vec<Expr>,
+    area_codes: &[String],
+    resolver: &Resolver,
+    notes: &mut Vec<String>,
+    outside: &mut Vec<(String, u64)>,
+) -> Result<DataFrame> {
+    let all = frame
+        .clone()
+        .lazy()
+        .with_column(col(name).str().strip_chars(lit(NULL)).alias("__name"))
+        .collect()?;
+    let names = all
+        .column("__name")?
+        .unique_stable()?
+        .sort(Default::default())?;
+    let names = names.str()?;
+    let (mut from, mut to) = (Vec::new(), Vec::new());
+    let mut unresolved = Vec::new();
+    for n in names.iter().flatten() {
+        match resolver.by_name(n) {
+            Some(code) => {
+                from.push(n.to_string());
+                to.push(code.to_string());
+            }
+            None => unresolved.push(n.to_string()),
+        }
+    }
+    notes.push(format!(
+        "{} area names resolved to codes through the lookup and code history{}",
+        from.len(),
+        if unresolved.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} names are not areas of this pipeline (e.g. upper-tier counties, other nations) and are counted apart",
+                unresolved.len()
+            )
+        }
+    ));
+    let mapping = DataFrame::new(
+        from.len(),
+        vec![
+            Column::new("__name".into(), from),
+            Column::new("area_code".into(), to),
+        ],
+    )?;
+    let all = all
+        .lazy()
+        .join(
+            mapping.lazy(),
+            [col("__name")],
+            [col("__name")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("area_code").fill_null(col("__name")))
+        .collect()?;
+    split_outside(all, keep, area_codes, "area_code", outside)
+}
+
+/// Keeps rows in the pipeline's areas and counts the others by code (or name).
+fn split_outside(
+    all: DataFrame,
+    keep: Vec<Expr>,
+    area_codes: &[String],
+    code: &str,
+    outside: &mut Vec<(String, u64)>,
+) -> Result<DataFrame> {
+    let codes = Series::new("codes".into(), area_codes);
+    let all = all
+        .lazy()
+        .with_column(
+            col(code)
+                .is_in(lit(codes).implode(false), false)
+                .alias("__ours"),
+        )
+        .collect()?;
+    let rows = all
+        .clone()
+        .lazy()
+        .filter(col("__ours").not())
+        .group_by([col(code)])
+        .agg([len().alias("rows")])
+        .sort([code], Default::default())
+        .collect()?;
+    let (c, n) = (rows.column(code)?.str()?, rows.column("rows")?.u32()?);
+    outside.extend((0..rows.height()).map(|i| {
+        (
+            c.get(i).unwrap_or("").to_string(),
+            n.get(i).unwrap_or(0) as u64,
+        )
+    }));
+    Ok(all
+        .lazy()
+        .filter(col("__ours"))
+        .select(std::iter::once(col(code)).chain(keep).collect::<Vec<_>>())
+        .collect()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_labels_and_their_scope() {
+        assert!(is_total_label("Total"));
+        assert!(is_total_label("*Total"));
+        assert!(is_total_label("*Total East Midlands"));
+        assert!(is_total_label("Local Authority total"));
+        assert!(!is_total_label("Totally Fictional"));
+        assert_eq!(
+            total_scope("*Total East Midlands"),
+            Some("East Midlands".into())
+        );
+        assert_eq!(total_scope("*Total"), None);
+        assert_eq!(total_scope("Total"), None);
+        assert_eq!(total_scope("Kent"), Some("Kent".into()));
+    }
+
+    #[test]
+    fn totals_are_checked_against_their_detail_rows() {
+        let df = df!(
+            "date" => ["2023-09-30"; 6],
+            "region" => ["East", "East", "*Total East", "West", "*Total West", "*Total"],
+            "la" => ["A", "B", "*Total", "C", "*Total", "*Total"],
+            "value" => [Some(1.0), Some(2.0), Some(3.0), Some(5.0), Some(6.0), Some(8.0)],
+            "total" => [false, false, true, false, true, true],
+        )
+        .unwrap();
+        let note = check_totals(&df, &["date", "region", "la"]).unwrap();
+        assert!(note.contains("2 of 3 checked equal"), "{note}");
+        assert!(note.contains("West: total 6, details sum to 5"), "{note}");
+    }
+}
