@@ -65,7 +65,7 @@ pub enum Command {
         /// Folder to write into (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Number of English local authorities (1 to 296).
+        /// Number of local authorities, England then Wales (1 to 318).
         #[arg(long, default_value_t = 12)]
         areas: usize,
         /// Number of local service records.

@@ -701,7 +701,7 @@ fn sample_data_is_deterministic_and_matches_the_committed_files() {
     }
     let o = w.jsna(&["sample-data", "--out", "x", "--areas", "0"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--areas must be between 1 and 296"));
+    assert!(stderr(&o).contains("--areas must be between 1 and 318"));
 }
 
 #[test]
@@ -2146,6 +2146,39 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
         round5(acrs).to_string(),
         "a flow sums its quarters"
     );
+}
+
+#[test]
+fn sample_data_writes_a_pipeline_that_runs_on_it_at_any_scale() {
+    let w = Work::new();
+    let o = w.jsna(&[
+        "sample-data",
+        "--out",
+        "big",
+        "--records",
+        "3000",
+        "--areas",
+        "300",
+        "--periods",
+        "4",
+    ]);
+    ok(&o);
+    assert!(
+        stderr(&o).contains("run it with: jsna run big/pipeline.toml"),
+        "{}",
+        stderr(&o)
+    );
+    ok(&w.jsna(&["run", "big/pipeline.toml"]));
+    let rows = csv_rows(&w.read("big/report/indicators.csv"));
+    let areas: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r["AreaType"] == "Local authority")
+        .map(|r| r["AreaCode"].as_str())
+        .collect();
+    assert_eq!(areas.len(), 300, "296 English districts, then 4 Welsh");
+    assert!(areas.contains("W06000001"));
+    let m = manifest(&w, "big/report");
+    assert_eq!(input(m, "records")["path"], "records.parquet");
 }
 
 #[test]

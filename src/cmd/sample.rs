@@ -5,10 +5,16 @@ use std::path::Path;
 pub fn run(out: &Path, opts: Options, quiet: bool) -> Result<i32> {
     let written = sample::generate(out, &opts)?;
     for w in &written {
-        super::say(
-            quiet,
-            &format!("wrote {} ({} rows)", w.path.display(), w.rows),
-        );
+        let line = if w.path.extension().is_some_and(|e| e == "toml") {
+            format!(
+                "wrote {} (run it with: jsna run {})",
+                w.path.display(),
+                w.path.display()
+            )
+        } else {
+            format!("wrote {} ({} rows)", w.path.display(), w.rows)
+        };
+        super::say(quiet, &line);
     }
     Ok(0)
 }

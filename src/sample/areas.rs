@@ -1,4 +1,4 @@
-//! Real English local authorities (ONS April 2023 LAD lookup and mid-year populations, OGL v3.0),
+//! Real local authorities of England and Wales (ONS April 2023 LAD lookup and mid-year populations, OGL v3.0),
 //! embedded so that the generator works on a bare machine.
 
 use std::collections::BTreeMap;
@@ -51,7 +51,7 @@ impl Area {
     }
 }
 
-fn all_english_areas() -> Vec<Area> {
+fn all_areas() -> Vec<Area> {
     let mut pops: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
     let mut reader = csv::Reader::from_reader(POPULATION.as_bytes());
     for rec in reader.records().flatten() {
@@ -65,7 +65,6 @@ fn all_english_areas() -> Vec<Area> {
     reader
         .records()
         .flatten()
-        .filter(|r| r[0].starts_with('E'))
         .map(|r| Area {
             code: r[0].to_string(),
             name: r[1].to_string(),
@@ -78,14 +77,14 @@ fn all_english_areas() -> Vec<Area> {
         .collect()
 }
 
-/// How many English areas the embedded lookup holds.
-pub fn english_area_count() -> usize {
-    all_english_areas().len()
+/// How many areas (England and Wales) the embedded lookup holds.
+pub fn area_count() -> usize {
+    all_areas().len()
 }
 
 /// The first `n` areas: the default dozen first, then the rest in GSS code order.
 pub fn select_areas(n: usize) -> Vec<Area> {
-    let mut all = all_english_areas();
+    let mut all = all_areas();
     all.sort_by(|a, b| a.code.cmp(&b.code));
     let mut chosen: Vec<Area> = Vec::with_capacity(n);
     for code in DEFAULT_AREAS {

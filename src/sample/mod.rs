@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-pub use areas::{english_area_count, DEFAULT_AREAS};
+pub use areas::{area_count, DEFAULT_AREAS};
 
 /// A calendar quarter (`q` in 1..=4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,10 +101,10 @@ pub fn quarters(periods: usize) -> Vec<Quarter> {
 
 /// Generates every sample file into `out`.
 pub fn generate(out: &Path, opts: &Options) -> Result<Vec<Written>> {
-    let max_areas = english_area_count();
+    let max_areas = area_count();
     if opts.areas == 0 || opts.areas > max_areas {
         return Err(Error::Usage(format!(
-            "--areas must be between 1 and {max_areas} (English local authority districts), got {}",
+            "--areas must be between 1 and {max_areas} (local authority districts of England and Wales), got {}",
             opts.areas
         )));
     }
@@ -143,7 +143,31 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<Written>> {
             rows: rows.len(),
         });
     }
+    let path = out.join("pipeline.toml");
+    std::fs::write(&path, pipeline_toml()).map_err(|e| Error::io(&path, e))?;
+    written.push(Written { path, rows: 0 });
     Ok(written)
+}
+
+/// The example pipeline, pointed at the files beside it (records from Parquet, the faster
+/// format at scale), writing its report to `report/` in the same folder.
+fn pipeline_toml() -> String {
+    let example = include_str!("../../pipelines/example.toml");
+    let body = example
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .filter(|l| !l.starts_with("# The sample covers"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\"../sample_data/records.csv\"", "\"records.parquet\"")
+        .replace("\"../sample_data/", "\"")
+        .replace("name = \"example\"", "name = \"sample\"");
+    format!(
+        "# Written by `jsna sample-data`: the example pipeline (pipelines/example.toml) over the\n\
+         # files in this folder. Run it with `jsna run pipeline.toml`; the report goes to report/.\n\
+         {}\n\n[output]\ndir = \"report\"\n",
+        body.trim_end()
+    )
 }
 
 fn write_text_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
