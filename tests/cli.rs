@@ -28,6 +28,15 @@ impl Work {
         );
         Work { dir }
     }
+    /// Adds another shipped pipeline file (e.g. `home_office.toml`) to `pipelines/`.
+    fn with_pipeline(self, name: &str) -> Work {
+        fs::copy(
+            Path::new(ROOT).join("pipelines").join(name),
+            self.path(&format!("pipelines/{name}")),
+        )
+        .unwrap();
+        self
+    }
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
@@ -73,6 +82,14 @@ fn ok(o: &Output) {
         o.status.code(),
         stderr(o)
     );
+}
+
+/// Asserts the exit code and that stderr says each of `says`.
+fn exits(o: &Output, code: i32, says: &[&str]) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    for s in says {
+        assert!(stderr(o).contains(s), "{}", stderr(o));
+    }
 }
 
 /// Every file under `dir`, relative path → bytes.
@@ -548,12 +565,7 @@ fn a_broken_pipeline_file_names_the_line_and_lists_valid_keys() {
         .replace("name = \"example\"", "name = \"example");
     w.write("pipelines/syntax.toml", &syntax);
     let o = w.jsna(&["validate", "pipelines/syntax.toml"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("pipelines/syntax.toml:4:"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["pipelines/syntax.toml:4:"]);
 }
 
 #[test]
@@ -599,12 +611,7 @@ fn a_missing_input_file_exits_2_naming_it_and_leaves_the_old_report_alone() {
     let before = tree(&w.path("reports/example"));
     fs::remove_file(w.path("sample_data/population.csv")).unwrap();
     let o = w.jsna(&["run", "pipelines/example.toml"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("sample_data/population.csv"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["sample_data/population.csv"]);
     assert_eq!(
         before,
         tree(&w.path("reports/example")),
@@ -652,11 +659,7 @@ fn validate_passes_the_example_and_fails_a_source_with_too_many_bad_rows() {
 
 /// `jsna validate` exits 1 saying each of `says` on stderr, and `jsna run` exits 1 too.
 fn checks_fail(w: &Work, says: &[&str]) {
-    let o = w.jsna(&["validate", "pipelines/example.toml"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    for s in says {
-        assert!(stderr(&o).contains(s), "{}", stderr(&o));
-    }
+    exits(&w.jsna(&["validate", "pipelines/example.toml"]), 1, says);
     assert_eq!(
         w.jsna(&["run", "pipelines/example.toml"]).status.code(),
         Some(1)
@@ -1328,8 +1331,7 @@ fn calc_dsr_joins_the_standard_by_band_label_and_rejects_unknown_bands() {
         "--standard",
         "s.csv",
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("d4.csv:3: column \"age_band\": \"ancient\" is not a band of the standard population; expected one of: young, mid, old"), "{}", stderr(&o));
+    exits(&o, 1, &["d4.csv:3: column \"age_band\": \"ancient\" is not a band of the standard population; expected one of: young, mid, old"]);
 }
 
 #[test]
@@ -1356,12 +1358,7 @@ fn calc_usage_errors_exit_2_with_a_clear_message() {
         "--numerator",
         "events",
     ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("missing column(s) \"events\""),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["missing column(s) \"events\""]);
     let o = w.jsna(&[
         "calc",
         "proportion",
@@ -1374,11 +1371,10 @@ fn calc_usage_errors_exit_2_with_a_clear_message() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let o = w.jsna(&["calc", "wilsn", "--input", "p.csv", "--output", "p.out.csv"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("possible values: proportion, rate, dsr, isr, israte, mean, median"),
-        "{}",
-        stderr(&o)
+    exits(
+        &o,
+        2,
+        &["possible values: proportion, rate, dsr, isr, israte, mean, median"],
     );
     let o = w.jsna(&[
         "calc",
@@ -1761,12 +1757,7 @@ fn round5(x: f64) -> f64 {
 #[test]
 fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     let Some(data) = real_data() else { return };
-    let w = Work::new();
-    fs::copy(
-        Path::new(ROOT).join("pipelines/home_office.toml"),
-        w.path("pipelines/home_office.toml"),
-    )
-    .unwrap();
+    let w = Work::new().with_pipeline("home_office.toml");
     ok(&w.jsna_env(
         &["run", "pipelines/home_office.toml"],
         &[("JSNA_REAL_DATA", data.to_str().unwrap())],
@@ -1924,12 +1915,7 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
 #[test]
 fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
     let Some(data) = real_data() else { return };
-    let w = Work::new();
-    fs::copy(
-        Path::new(ROOT).join("pipelines/upper_tier.toml"),
-        w.path("pipelines/upper_tier.toml"),
-    )
-    .unwrap();
+    let w = Work::new().with_pipeline("upper_tier.toml");
     let env = [("JSNA_REAL_DATA", data.to_str().unwrap())];
     ok(&w.jsna_env(&["run", "pipelines/upper_tier.toml"], &env));
 
@@ -2096,12 +2082,7 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
     let nrm = "\n[sources.nrm]\nkind = \"nrm\"\npath = \"../sample_data/nrm_referrals.csv\"\n";
     w.write("pipelines/example.toml", &format!("{base}{nrm}"));
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("period_end = \"2023-12-31\""),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["period_end = \"2023-12-31\""]);
 
     let resettlement = "\n[sources.resettlement]\nkind = \"res_d01\"\npath = \"../sample_data/resettlement_by_la.csv\"\n\n[[indicators]]\nid = \"acrs\"\nname = \"ACRS arrivals\"\nsource = \"resettlement\"\nmethod = \"rate\"\nnumerator = \"schem LIKE 'Resettlement - ACRS%'\"\nmultiplier = 10000\npolarity = \"neither\"\n";
     w.write(
@@ -2109,12 +2090,7 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
         &format!("{base}{nrm}period_end = \"2024-03-31\"\n{resettlement}"),
     );
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("a 'res_d01' table's columns are: scheme"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["a 'res_d01' table's columns are: scheme"]);
 
     w.write(
         "pipelines/example.toml",
@@ -2194,23 +2170,17 @@ fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
         &["validate", "pipelines/env.toml"],
         &[("JSNA_TEST_DATA", "/nowhere")],
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("/nowhere/population.csv"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["/nowhere/population.csv"]);
     let text = w.read("pipelines/example.toml").replace(
         "path = \"../sample_data/population.csv\"",
         "path = \"${JSNA_UNSET_VARIABLE}/population.csv\"",
     );
     w.write("pipelines/env2.toml", &text);
     let o = w.jsna(&["validate", "pipelines/env2.toml"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("environment variable JSNA_UNSET_VARIABLE is not set"),
-        "{}",
-        stderr(&o)
+    exits(
+        &o,
+        2,
+        &["environment variable JSNA_UNSET_VARIABLE is not set"],
     );
 }
 
@@ -2378,12 +2348,7 @@ fn unsuppressed_figures_go_only_to_a_named_restricted_folder_marked_on_every_row
         "--restricted",
         "public_c/inner",
     ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("must not be the published folder"),
-        "{}",
-        stderr(&o)
-    );
+    exits(&o, 2, &["must not be the published folder"]);
 }
 
 #[test]

@@ -494,6 +494,36 @@ pub fn parse_date(column: &str) -> Expr {
     ])
 }
 
+/// Maps each distinct value of the text column `column` once through `f` and joins the answers
+/// back as the text column `out` (null where `f` gives none): for lookups that are Rust, not
+/// expressions (code history, area names), run per distinct value instead of per row.
+pub fn map_distinct(
+    frame: DataFrame,
+    column: &str,
+    out: &str,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> Result<DataFrame> {
+    let distinct = frame.column(column)?.unique_stable()?;
+    let from: Vec<Option<&str>> = distinct.str()?.iter().collect();
+    let to: Vec<Option<String>> = from.iter().map(|v| v.and_then(&mut f)).collect();
+    let mapping = DataFrame::new(
+        from.len(),
+        vec![
+            Column::new(column.into(), from),
+            Column::new(out.into(), to),
+        ],
+    )?;
+    Ok(frame
+        .lazy()
+        .join(
+            mapping.lazy(),
+            [col(column)],
+            [col(column)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?)
+}
+
 /// True where the text column holds a value that is not one of `allowed` (null passes).
 pub fn not_in(column: &str, allowed: &[&str]) -> Expr {
     let list = Series::new("allowed".into(), allowed);

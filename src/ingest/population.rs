@@ -1,6 +1,6 @@
 //! ONS mid-year population estimates: `area_code, year, sex, age_band, population`.
 
-use super::{apply_rules, open, Loaded, Opened, Rule};
+use super::{apply_rules, map_distinct, open, Loaded, Opened, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
@@ -52,39 +52,17 @@ pub fn load(source: &Source, resolver: &super::lookup::Resolver) -> Result<Loade
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
     problems.extend(unreadable);
     problems.sort();
-    // Each distinct code is mapped once, then joined back.
-    let distinct = accepted
-        .column("area_code")?
-        .unique_stable()?
-        .sort(Default::default())?;
-    let from: Vec<String> = distinct
-        .str()?
-        .iter()
-        .map(|c| c.unwrap_or("").to_string())
-        .collect();
-    let to: Vec<String> = from.iter().map(|c| resolver.area_of(c.trim())).collect();
-    let mapping = DataFrame::new(
-        from.len(),
-        vec![
-            Column::new("area_code".into(), from),
-            Column::new("__area".into(), to),
-        ],
-    )?;
-    let totals = accepted
-        .lazy()
-        .join(
-            mapping.lazy(),
-            [col("area_code")],
-            [col("area_code")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .group_by([
-            col("__area").alias("area_code"),
-            col("__year").alias("year"),
-        ])
-        .agg([col("__pop").sum().alias("population")])
-        .sort(["area_code", "year"], Default::default())
-        .collect()?;
+    let totals = map_distinct(accepted, "area_code", "__area", |c| {
+        Some(resolver.area_of(c.trim()))
+    })?
+    .lazy()
+    .group_by([
+        col("__area").alias("area_code"),
+        col("__year").alias("year"),
+    ])
+    .agg([col("__pop").sum().alias("population")])
+    .sort(["area_code", "year"], Default::default())
+    .collect()?;
     Ok(Loaded {
         frame: totals,
         rows_read,

@@ -12,7 +12,7 @@
 //! areas, or a total row).
 
 use super::lookup::Resolver;
-use super::{apply_rules, open, parse_date, Loaded, Opened, Rule};
+use super::{apply_rules, map_distinct, open, parse_date, Loaded, Opened, Rule};
 use crate::error::Result;
 use crate::pipeline::plan::Source;
 use crate::pipeline::spec::SourceKind;
@@ -230,14 +230,33 @@ pub fn schema(kind: SourceKind) -> Schema {
     Schema::from_iter(fields)
 }
 
-/// True for a label that means "all of this dimension" (`Total`, `*Total`, `… total`).
+/// True for a label that means "all of this dimension" (`Total`, `*Total`, `*Total <region>`,
+/// `… total`), or a numbered subtotal mixed with its details (DfE: `1. Total White`).
 fn is_total_label(s: &str) -> bool {
     let l = s.trim().to_lowercase();
-    l == "total" || l.starts_with("*total") || l.ends_with(" total")
+    l == "total" || l.starts_with("*total") || l.ends_with(" total") || numbered_subtotal(&l)
+}
+
+/// `<digits>[letter]. total…` with `total` a whole word, in lower case.
+fn numbered_subtotal(l: &str) -> bool {
+    let rest = l.trim_start_matches(|c: char| c.is_ascii_digit());
+    if rest.len() == l.len() {
+        return false;
+    }
+    let rest = match rest.strip_prefix(|c: char| c.is_ascii_lowercase()) {
+        Some(r) if r.starts_with(". total") => r,
+        _ => rest,
+    };
+    rest.strip_prefix(". total").is_some_and(|after| {
+        !after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// A total row's value for one dimension: `None` for "all", else the value it is a total within
-/// (`*Total East Midlands` is the East Midlands' total).
+/// (`*Total East Midlands` is the East Midlands' total; a numbered subtotal is its own value).
 fn total_scope(s: &str) -> Option<String> {
     let t = s.trim();
     let l = t.to_lowercase();
@@ -245,7 +264,7 @@ fn total_scope(s: &str) -> Option<String> {
         let rest = t[t.len() - rest.len()..].trim();
         return (!rest.is_empty()).then(|| rest.to_string());
     }
-    (!is_total_label(t)).then(|| t.to_string())
+    (l != "total" && !l.ends_with(" total")).then(|| t.to_string())
 }
 
 /// Reads a published table through its layout.
@@ -306,8 +325,17 @@ pub fn load(
         .str()
         .replace_all(lit(","), lit(""), true)
         .cast(DataType::Float64);
+    let date_column = match layout.dating {
+        Dating::Column(c) | Dating::YearEndingMarch(c) => c,
+        Dating::Declared => "period_end",
+    };
+    let mut lf = raw.lazy();
+    if layout.dating == Dating::Declared {
+        // The pipeline's date, as a column, so that a bad one is reported like a bad cell.
+        let end = source.period_end.clone().unwrap_or_default();
+        lf = lf.with_column(lit(end).alias("period_end"));
+    }
     let date = match layout.dating {
-        Dating::Column(c) => parse_date(c),
         Dating::YearEndingMarch(c) => {
             let year = col(c)
                 .str()
@@ -323,18 +351,9 @@ pub fn load(
                     cache: true,
                 })
         }
-        Dating::Declared => match &source.period_end {
-            Some(d) => lit(d.as_str()).str().to_date(StrptimeOptions {
-                format: Some("%Y-%m-%d".into()),
-                strict: false,
-                exact: true,
-                cache: true,
-            }),
-            None => lit(NULL).cast(DataType::Date),
-        },
+        _ => parse_date(date_column),
     };
-    let typed = raw
-        .lazy()
+    let typed = lf
         .with_columns([
             date.alias("date"),
             when(is_marker.clone())
@@ -345,10 +364,6 @@ pub fn load(
             is_marker.alias("__is_marker"),
         ])
         .collect()?;
-    let date_column = match layout.dating {
-        Dating::Column(c) | Dating::YearEndingMarch(c) => c,
-        Dating::Declared => "period_end",
-    };
     let mut rules = vec![
         Rule {
             column: value_col,
@@ -386,14 +401,6 @@ pub fn load(
             reason: "is missing".into(),
         });
     }
-    let typed = if date_column == "period_end" {
-        typed
-            .lazy()
-            .with_column(lit(source.period_end.clone().unwrap_or_default()).alias("period_end"))
-            .collect()?
-    } else {
-        typed
-    };
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
     problems.extend(unreadable);
     problems.sort();
@@ -444,21 +451,22 @@ pub fn load(
         Geography::Name(n) => Some(n),
         _ => None,
     };
+    // The distinct labels of each category column are few: test them in Rust, flag rows by them.
     let mut total_flag = lit(false);
     for d in dims.iter().map(|d| d.name).chain(name_col) {
-        let c = col(d).fill_null(lit(""));
-        let l = c.str().strip_chars(lit(NULL)).str().to_lowercase();
-        total_flag = total_flag.or(l
-            .clone()
-            .eq(lit("total"))
-            .or(l.clone().str().starts_with(lit("*total")))
-            .or(l.clone().str().ends_with(lit(" total")))
-            // Numbered subtotals mixed with their details (DfE: `1. Total White`).
-            .or(l.str().contains(lit(r"^[0-9]+[a-z]?\. total\b"), false)));
+        let distinct = frame.column(d)?.unique()?;
+        let totals: Vec<&str> = distinct
+            .str()?
+            .iter()
+            .flatten()
+            .filter(|l| is_total_label(l))
+            .collect();
+        let totals = Series::new("totals".into(), totals);
+        total_flag = total_flag.or(col(d).is_in(lit(totals).implode(false), false));
     }
     let frame = frame
         .lazy()
-        .with_column(total_flag.alias("total"))
+        .with_column(total_flag.fill_null(lit(false)).alias("total"))
         .collect()?;
     let totals = frame.column("total")?.bool()?.sum().unwrap_or(0) as u64;
     let mut outside: Vec<(String, u64)> = Vec::new();
@@ -806,7 +814,7 @@ fn place(
             ));
         }
     }
-    split_outside(all, keep, area_codes, "area_code", outside)
+    split_outside(all, keep, area_codes, outside)
 }
 
 /// Places rows that give an area's name only, resolving each distinct name once.
@@ -824,52 +832,30 @@ fn place_by_name(
         .lazy()
         .with_column(col(name).str().strip_chars(lit(NULL)).alias("__name"))
         .collect()?;
-    let names = all
-        .column("__name")?
-        .unique_stable()?
-        .sort(Default::default())?;
-    let names = names.str()?;
-    let (mut from, mut to) = (Vec::new(), Vec::new());
-    let mut unresolved = Vec::new();
-    for n in names.iter().flatten() {
-        match resolver.by_name(n) {
-            Some(code) => {
-                from.push(n.to_string());
-                to.push(code.to_string());
-            }
-            None => unresolved.push(n.to_string()),
+    let (mut resolved, mut unresolved) = (0, 0);
+    let all = map_distinct(all, "__name", "area_code", |n| {
+        let code = resolver.by_name(n);
+        match code {
+            Some(_) => resolved += 1,
+            None => unresolved += 1,
         }
-    }
+        code.map(str::to_string)
+    })?;
     notes.push(format!(
-        "{} area names resolved to codes through the lookup and code history{}",
-        from.len(),
-        if unresolved.is_empty() {
+        "{resolved} area names resolved to codes through the lookup and code history{}",
+        if unresolved == 0 {
             String::new()
         } else {
             format!(
-                "; {} names are not areas of this pipeline (e.g. upper-tier counties, other nations) and are counted apart",
-                unresolved.len()
+                "; {unresolved} names are not areas of this pipeline (e.g. upper-tier counties, other nations) and are counted apart"
             )
         }
     ));
-    let mapping = DataFrame::new(
-        from.len(),
-        vec![
-            Column::new("__name".into(), from),
-            Column::new("area_code".into(), to),
-        ],
-    )?;
     let all = all
         .lazy()
-        .join(
-            mapping.lazy(),
-            [col("__name")],
-            [col("__name")],
-            JoinArgs::new(JoinType::Left),
-        )
         .with_column(col("area_code").fill_null(col("__name")))
         .collect()?;
-    split_outside(all, keep, area_codes, "area_code", outside)
+    split_outside(all, keep, area_codes, outside)
 }
 
 /// Keeps rows in the pipeline's areas and counts the others by code (or name).
@@ -877,9 +863,9 @@ fn split_outside(
     all: DataFrame,
     keep: Vec<Expr>,
     area_codes: &[String],
-    code: &str,
     outside: &mut Vec<(String, u64)>,
 ) -> Result<DataFrame> {
+    let code = "area_code";
     let codes = Series::new("codes".into(), area_codes);
     let all = all
         .lazy()
@@ -922,6 +908,11 @@ mod tests {
         assert!(is_total_label("*Total East Midlands"));
         assert!(is_total_label("Local Authority total"));
         assert!(!is_total_label("Totally Fictional"));
+        assert!(is_total_label("1. Total White"));
+        assert!(is_total_label("3a. Total Asian"));
+        assert!(!is_total_label("1. Totally"));
+        assert!(!is_total_label("N1. Abuse or neglect"));
+        assert_eq!(total_scope("1. Total White"), Some("1. Total White".into()));
         assert_eq!(
             total_scope("*Total East Midlands"),
             Some("East Midlands".into())
