@@ -49,6 +49,7 @@ fn kernels(c: &mut Criterion) {
         rounding: 5,
         suppress_zeros: false,
         exempt_published: false,
+        breakdown_level: jsna::pipeline::spec::BreakdownLevel::Area,
     };
     c.bench_function("disclosure primary rule, 1M cells", |b| {
         b.iter(|| {

@@ -1,6 +1,6 @@
 //! Integration tests: run the real `jsna` binary in a temporary copy of the example pipeline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -163,7 +163,7 @@ fn example_run_writes_the_documented_outputs() {
 
     let csv = w.read("reports/example/indicators.csv");
     let header = csv.lines().next().unwrap();
-    assert_eq!(header, "IndicatorID,IndicatorName,AreaCode,AreaName,AreaType,ParentCode,Sex,Age,CategoryType,Category,Timeperiod,TimeperiodSortable,Value,LowerCI95.0limit,UpperCI95.0limit,LowerCI99.8limit,UpperCI99.8limit,Count,Denominator,Valuenote,RecentTrend,ComparedtoEnglandvalueorpercentiles,ComparedtoRegionvalueorpercentiles");
+    assert_eq!(header, "IndicatorID,IndicatorName,AreaCode,AreaName,AreaType,ParentCode,Sex,Age,CategoryType,Category,Timeperiod,TimeperiodSortable,Value,LowerCI95.0limit,UpperCI95.0limit,LowerCI99.8limit,UpperCI99.8limit,Count,Denominator,Valuenote,RecentTrend,ComparedtoEnglandvalueorpercentiles,ComparedtoRegionvalueorpercentiles,PopulationGroup");
     let rows = csv_rows(&csv);
     // Every group, the reference groups included, has real values with both intervals.
     for group in [
@@ -239,6 +239,28 @@ fn no_published_count_is_between_one_and_seven_and_counts_are_rounded() {
     assert!(html.contains("[c]"));
 }
 
+/// Which breakdown category a row is (`Sex=Female`, `Age=0-17 yrs`, `Ethnic group…=White`), or
+/// empty for the whole group.
+fn slice(r: &BTreeMap<String, String>) -> String {
+    if r["Sex"] != "Persons" {
+        format!("Sex={}", r["Sex"])
+    } else if r["Age"] != "All ages" {
+        format!("Age={}", r["Age"])
+    } else if !["", "Population group"].contains(&r["CategoryType"].as_str()) {
+        format!("{}={}", r["CategoryType"], r["Category"])
+    } else {
+        String::new()
+    }
+}
+
+/// Rows of whole groups only (no breakdown category).
+fn whole(rows: &[BTreeMap<String, String>]) -> Vec<BTreeMap<String, String>> {
+    rows.iter()
+        .filter(|r| slice(r).is_empty())
+        .cloned()
+        .collect()
+}
+
 /// An attacker's view of one published count: its published figure, or `None` for `[c]`.
 type Published = BTreeMap<(String, String, String, String), Option<f64>>;
 
@@ -270,7 +292,7 @@ fn attacker_view(rows: &[BTreeMap<String, String>]) -> (Published, Vec<(String, 
             };
             let key = (
                 def.to_string(),
-                r["Category"].clone(),
+                format!("{}|{}", r["PopulationGroup"], slice(r)),
                 r["AreaCode"].clone(),
                 r["Timeperiod"].clone(),
             );
@@ -302,16 +324,53 @@ fn attacker_view(rows: &[BTreeMap<String, String>]) -> (Published, Vec<(String, 
 
 #[test]
 fn no_suppressed_count_can_be_narrowed_by_an_attacker_solving_the_published_totals() {
-    use microlp::{ComparisonOp, OptimizationDirection, Problem};
     let w = Work::new();
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    attack(&csv_rows(&w.read("reports/example/indicators.csv")));
+}
+
+#[test]
+fn breakdowns_published_for_the_total_are_protected_too() {
+    let w = Work::new();
+    let pipeline = w
+        .read("pipelines/example.toml")
+        .replace("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"");
+    w.write("pipelines/example.toml", &pipeline);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let rows = csv_rows(&w.read("reports/example/indicators.csv"));
-    let (cells, parents) = attacker_view(&rows);
+    let sliced: Vec<_> = rows.iter().filter(|r| !slice(r).is_empty()).collect();
+    assert!(!sliced.is_empty());
+    assert!(
+        sliced.iter().all(|r| r["AreaType"] == "England"),
+        "breakdowns at one level only"
+    );
+    attack(&rows);
+}
+
+/// Solves, for every suppressed count, the smallest and largest value the published figures
+/// allow (a linear programme over every equation an attacker knows), and fails if any range is
+/// 7 or narrower.
+fn attack(rows: &[BTreeMap<String, String>]) {
+    use microlp::{ComparisonOp, OptimizationDirection, Problem};
+    let (cells, parents) = attacker_view(rows);
     let keys: Vec<_> = cells.keys().cloned().collect();
     let index: BTreeMap<_, usize> = keys.iter().cloned().zip(0..).collect();
     // Equations `total - Σ parts = 0` and inequalities `count - denominator <= 0`.
     let mut equations: Vec<Vec<(usize, f64)>> = Vec::new();
     let mut within: Vec<(usize, usize)> = Vec::new();
+    // (definition, group, area, period) → breakdown → its categories' counts.
+    let mut breakdowns: BTreeMap<_, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+    for (j, (def, cat, area, period)) in keys.iter().enumerate() {
+        let (group, slice) = cat.split_once('|').unwrap();
+        if let Some((family, _)) = slice.split_once('=') {
+            breakdowns
+                .entry((def.clone(), group.to_string(), area.clone(), period.clone()))
+                .or_default()
+                .entry(family.to_string())
+                .or_default()
+                .push(j);
+        }
+    }
     for (i, (def, cat, area, period)) in keys.iter().enumerate() {
         let children: Vec<usize> = parents
             .iter()
@@ -324,7 +383,7 @@ fn no_suppressed_count_can_be_narrowed_by_an_attacker_solving_the_published_tota
             eq.extend(children.iter().map(|&c| (c, -1.0)));
             equations.push(eq);
         }
-        if def == "everyone" {
+        if def == "everyone" && cat.ends_with('|') {
             let mut eq = vec![(i, 1.0)];
             for so in ["recorded", "declined", "not_known", "not_asked"] {
                 let k = (
@@ -336,6 +395,15 @@ fn no_suppressed_count_can_be_narrowed_by_an_attacker_solving_the_published_tota
                 eq.push((index[&k], -1.0));
             }
             equations.push(eq);
+        }
+        // A breakdown's categories add up to the whole group (every record is in one).
+        if let Some(group) = cat.strip_suffix('|') {
+            let at = (def.clone(), group.to_string(), area.clone(), period.clone());
+            for parts in breakdowns.get(&at).into_iter().flat_map(|f| f.values()) {
+                let mut eq = vec![(i, 1.0)];
+                eq.extend(parts.iter().map(|&j| (j, -1.0)));
+                equations.push(eq);
+            }
         }
         let den = match def.as_str() {
             "assessed_within_28_days" => Some("assessed".to_string()),
@@ -752,7 +820,7 @@ fn value(
 fn the_inequalities_built_into_the_sample_are_found_and_a_group_without_one_is_similar() {
     let w = Work::new();
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
-    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let rows = whole(&csv_rows(&w.read("reports/example/indicators.csv")));
     let latest = "2023/24";
     let reference = |ind: &str| value(&rows, ind, "Not subject", "England", latest, "Value");
     // Significantly below the reference group: its value is above the group's upper 95% limit.
@@ -2202,7 +2270,7 @@ filter = "sex <> 'M'"
     );
     w.write("pipelines/example.toml", &pipeline);
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
-    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let rows = whole(&csv_rows(&w.read("reports/example/indicators.csv")));
     let mut cells: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
     for r in &rows {
         for col in ["Count", "Denominator"] {
@@ -2261,7 +2329,7 @@ fn zeros_can_be_suppressed_and_published_national_tables_exempted() {
     let key = |r: &BTreeMap<String, String>| {
         (
             r["IndicatorID"].clone(),
-            r["Category"].clone(),
+            format!("{}|{}", r["Category"], slice(r)),
             r["AreaCode"].clone(),
             r["Timeperiod"].clone(),
         )
@@ -2563,5 +2631,152 @@ fn verify_detects_a_changed_byte_in_any_output_and_a_changed_input() {
     assert!(
         err.contains("a fresh run gives different contents"),
         "{err}"
+    );
+}
+
+#[test]
+fn breakdowns_split_each_group_and_match_counts_made_from_the_records() {
+    let w = Work::new();
+    let pipeline = w
+        .read("pipelines/example.toml")
+        .replace("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"")
+        .replace(
+            "numerator = \"need_mental_health = 'Y'\"",
+            "numerator = \"need_mental_health = 'Y'\"\nbreakdowns = [\"ethnic_group\", \"immigration_status\", \"language\"]",
+        )
+        + r#"
+[breakdowns.language]
+label = "Main language"
+categories = [
+  { label = "English", filter = "language = 'English'" },
+  { label = "Arabic or Dari", filter = "language IN ('Arabic', 'Dari')" },
+]
+remainder = "Another language"
+"#;
+    w.write("pipelines/example.toml", &pipeline);
+    ok(&w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--restricted",
+        "restricted",
+    ]));
+    let rows = csv_rows(&w.read("restricted/indicators_restricted.csv"));
+    let pick = |category_type: &str| -> BTreeMap<String, (f64, f64)> {
+        rows.iter()
+            .filter(|r| {
+                r["IndicatorID"] == "mental_health_need"
+                    && r["PopulationGroup"] == "All service users"
+                    && r["AreaType"] == "England"
+                    && r["Timeperiod"] == "2023/24"
+                    && r["CategoryType"] == category_type
+            })
+            .map(|r| {
+                (
+                    r["Category"].clone(),
+                    (
+                        r["Count"].parse().unwrap(),
+                        r["Denominator"].parse().unwrap(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    // Independently: the accepted records of 2023/24, by the first letter of the ethnicity code.
+    let quarantined: BTreeSet<usize> = csv_rows(&w.read("reports/example/quality/quarantine.csv"))
+        .iter()
+        .filter(|r| r["source"] == "records")
+        .map(|r| r["row"].parse().unwrap())
+        .collect();
+    let records = csv_rows(&w.read("sample_data/records.csv"));
+    let mut expected: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut language: BTreeMap<&str, f64> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if quarantined.contains(&(i + 2)) {
+            continue; // row 1 is the header
+        }
+        let date = &r["referral_date"];
+        let (year, month): (i32, u32) = if date.contains('/') {
+            (date[6..10].parse().unwrap(), date[3..5].parse().unwrap())
+        } else {
+            (date[0..4].parse().unwrap(), date[5..7].parse().unwrap())
+        };
+        let fy = if month < 4 { year - 1 } else { year };
+        if fy != 2023 {
+            continue;
+        }
+        let category = match r["ethnicity"].chars().next() {
+            Some('A') => "Asian or Asian British",
+            Some('B') => "Black, Black British, Caribbean or African",
+            Some('M') => "Mixed or Multiple ethnic groups",
+            Some('W') => "White",
+            Some('O') => "Other ethnic group",
+            Some('U') => "Ethnicity not known",
+            Some('Z') => "Ethnicity declined",
+            Some('9') => "Ethnicity not asked",
+            _ => "Ethnicity missing",
+        };
+        let e = expected.entry(category).or_default();
+        e.0 += (r["need_mental_health"] == "Y") as u8 as f64;
+        e.1 += 1.0;
+        let lang = match r["language"].as_str() {
+            "English" => "English",
+            "Arabic" | "Dari" => "Arabic or Dari",
+            _ => "Another language",
+        };
+        *language.entry(lang).or_default() += 1.0;
+    }
+    let found = pick("Ethnic group (5 groups)");
+    assert_eq!(found.len(), 9, "{found:?}");
+    for (category, (count, den)) in &found {
+        let want = expected
+            .get(category.as_str())
+            .copied()
+            .unwrap_or((0.0, 0.0));
+        assert_eq!((*count, *den), want, "{category}");
+    }
+    let found = pick("Main language");
+    assert_eq!(found.len(), 3);
+    for (category, (_, den)) in &found {
+        assert_eq!(*den, language[category.as_str()], "{category}");
+    }
+    // Every breakdown adds up to the whole group.
+    let whole = rows
+        .iter()
+        .find(|r| {
+            r["IndicatorID"] == "mental_health_need"
+                && r["PopulationGroup"] == "All service users"
+                && r["AreaType"] == "England"
+                && r["Timeperiod"] == "2023/24"
+                && r["CategoryType"] == "Population group"
+        })
+        .unwrap();
+    let total: f64 = whole["Denominator"].parse().unwrap();
+    for kind in [
+        "Ethnic group (5 groups)",
+        "Immigration status",
+        "Main language",
+    ] {
+        let sum: f64 = pick(kind).values().map(|x| x.1).sum();
+        assert_eq!(sum, total, "{kind}");
+    }
+    // Published: at the total level only, with the group in its own column.
+    let public = csv_rows(&w.read("reports/example/indicators.csv"));
+    assert!(public
+        .iter()
+        .filter(|r| r["CategoryType"] == "Main language")
+        .all(|r| r["AreaType"] == "England" && !r["PopulationGroup"].is_empty()));
+    let html = w.read("reports/example/index.html");
+    assert!(html.contains("by main language"));
+
+    // A breakdown that does not exist, or on a published table, is a pipeline error.
+    let bad = pipeline.replace(
+        "breakdowns = [\"ethnic_group\", \"immigration_status\", \"language\"]",
+        "breakdowns = [\"ethnic_groups\"]",
+    );
+    w.write("pipelines/example.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &["unknown breakdown 'ethnic_groups'", "ethnic_group"],
     );
 }

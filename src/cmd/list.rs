@@ -33,13 +33,27 @@ pub fn run(pipeline_file: &Path) -> Result<i32> {
         } else {
             format!("groups: {}", groups.join(", "))
         };
+        let by: Vec<&str> = i
+            .breakdowns
+            .iter()
+            .map(|&b| plan.breakdowns[b].id.as_str())
+            .collect();
+        let by = if by.is_empty() {
+            String::new()
+        } else {
+            format!("; by {}", by.join(", "))
+        };
         println!(
-            "  {:<20} {} [{}, {}]",
+            "  {:<20} {} [{}, {}{by}]",
             i.id,
             i.name,
             plan::method_name(i.method),
             per
         );
+    }
+    println!("Breakdowns (first matching category; the last takes the rest):");
+    for b in &plan.breakdowns {
+        println!("  {:<20} {}: {}", b.id, b.label, b.categories.join(" | "));
     }
     Ok(0)
 }

@@ -7,15 +7,15 @@
 
 pub mod secondary;
 
-use crate::indicators::{CountRow, Counts, OutArea};
+use crate::indicators::{CountRow, Counts, OutArea, Slice};
 use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
 use crate::stats::trend::Trend;
 use crate::stats::{self, Comparison, Estimate};
 use std::collections::HashMap;
 
-/// (indicator, group, area, period): the identity of a row.
-pub type RowKey = (usize, Option<usize>, usize, i32);
+/// (indicator, group, breakdown category, area, period): the identity of a row.
+pub type RowKey = (usize, Option<usize>, Slice, usize, i32);
 
 /// A published count: a number, or a shorthand marker with no number behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +51,8 @@ impl Cell {
 pub struct PublishedRow {
     pub indicator: usize,
     pub group: Option<usize>,
+    /// The breakdown category, or `None` for the whole group.
+    pub slice: Slice,
     pub area: usize,
     pub period: i32,
     pub count: Cell,
@@ -71,6 +73,7 @@ impl PublishedRow {
         PublishedRow {
             indicator: r.indicator,
             group: r.group,
+            slice: r.slice,
             area: r.area,
             period: r.period,
             count,
@@ -263,7 +266,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
     let index = rows
         .iter()
         .enumerate()
-        .map(|(i, r)| ((r.indicator, r.group, r.area, r.period), i))
+        .map(|(i, r)| ((r.indicator, r.group, r.slice, r.area, r.period), i))
         .collect();
     DisclosedTable {
         rows,
@@ -402,6 +405,7 @@ mod tests {
         rounding: 5,
         suppress_zeros: false,
         exempt_published: false,
+        breakdown_level: crate::pipeline::spec::BreakdownLevel::Area,
     };
 
     #[test]
@@ -435,6 +439,7 @@ mod tests {
         let r = CountRow {
             indicator: 0,
             group: None,
+            slice: None,
             area: 0,
             period: 2023,
             numerator: 0.0,
@@ -459,6 +464,7 @@ mod tests {
         let r = CountRow {
             indicator: 0,
             group: None,
+            slice: None,
             area: 0,
             period: 2023,
             numerator: 12.0,

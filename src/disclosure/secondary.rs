@@ -37,6 +37,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub struct Equation {
     pub total: usize,
     pub parts: Vec<usize>,
+    /// Derived from others through unpublished (auxiliary) variables: it strengthens the
+    /// attacker's reasoning but is not a table of its own, so the quick rule does not apply.
+    pub derived: bool,
 }
 
 /// The counts of one release and the relations between them.
@@ -60,6 +63,9 @@ pub struct System {
     /// Zeros are suppressed by the primary rule, so a `[c]` may be 0 and a suppressed zero
     /// needs protecting like any other count.
     pub zeros_hidden: bool,
+    /// Unpublished helper variables (the records of a denominator outside its count), always
+    /// unknown, never protected and never chosen as complements.
+    pub auxiliary: Vec<bool>,
 }
 
 /// What protection did.
@@ -77,17 +83,76 @@ impl System {
         self.values.push(value);
         self.suppressed.push(suppressed);
         self.weight.push(1.0);
+        self.auxiliary.push(false);
         self.values.len() - 1
+    }
+
+    /// Adds an unpublished helper variable.
+    fn add_auxiliary(&mut self, value: f64) -> usize {
+        let v = self.add_var(value, true);
+        self.auxiliary[v] = true;
+        self.weight[v] = f64::INFINITY;
+        v
     }
 
     /// Adds `total = Σ parts` if it holds exactly in the true values.
     pub fn add_equation(&mut self, total: usize, parts: Vec<usize>) -> bool {
+        self.push_equation(total, parts, false)
+    }
+
+    fn push_equation(&mut self, total: usize, parts: Vec<usize>, derived: bool) -> bool {
         let sum: f64 = parts.iter().map(|&p| self.values[p]).sum();
         if parts.is_empty() || (sum - self.values[total]).abs() > 1e-6 {
             return false;
         }
-        self.equations.push(Equation { total, parts });
+        self.equations.push(Equation {
+            total,
+            parts,
+            derived,
+        });
         true
+    }
+
+    /// Gives the attacker the records of each denominator outside its count, `s = d − c ≥ 0`, as
+    /// unknowns with their own sums: wherever counts add up and their denominators add up in
+    /// the same way, so do the differences. Interval propagation then sees what an attacker
+    /// solving all equations together sees through `count ≤ denominator`.
+    pub fn add_differences(&mut self) {
+        let mut den_of: HashMap<usize, Option<usize>> = HashMap::new();
+        for &(c, d) in &self.within {
+            den_of
+                .entry(c)
+                .and_modify(|x| {
+                    if *x != Some(d) {
+                        *x = None
+                    }
+                })
+                .or_insert(Some(d));
+        }
+        let mut slack: HashMap<usize, usize> = HashMap::new();
+        let mut slack_of = |system: &mut System, c: usize| -> Option<usize> {
+            let d = den_of.get(&c).copied().flatten()?;
+            if let Some(&s) = slack.get(&c) {
+                return Some(s);
+            }
+            let s = system.add_auxiliary(system.values[d] - system.values[c]);
+            system.push_equation(d, vec![c, s], true);
+            slack.insert(c, s);
+            Some(s)
+        };
+        for e in 0..self.equations.len() {
+            let eq = self.equations[e].clone();
+            if eq.derived {
+                continue;
+            }
+            let Some(total) = slack_of(self, eq.total) else {
+                continue;
+            };
+            let parts: Option<Vec<usize>> = eq.parts.iter().map(|&p| slack_of(self, p)).collect();
+            if let Some(parts) = parts {
+                self.push_equation(total, parts, true);
+            }
+        }
     }
 
     /// A new system under the primary rule given.
@@ -140,14 +205,7 @@ impl System {
                 if members[v].iter().any(|&e| touched[e]) {
                     continue;
                 }
-                let best = members[v]
-                    .iter()
-                    .flat_map(|&e| {
-                        let eq = &self.equations[e];
-                        std::iter::once(eq.total).chain(eq.parts.iter().copied())
-                    })
-                    .filter(|&c| !self.suppressed[c] && self.values[c] > 0.0)
-                    .min_by(|&a, &b| self.cost(a, b));
+                let best = self.nearest_complement(v, &members);
                 match best {
                     Some(c) => {
                         self.suppress(c, &hides, &members, &mut queue);
@@ -172,6 +230,43 @@ impl System {
                 .collect(),
             unprotected,
         }
+    }
+
+    /// The cheapest published cell in an equation with `v`; failing that, in an equation with
+    /// a suppressed cell of those equations, one step further out (a count pinned by a published
+    /// zero beside it is protected by hiding a total further away).
+    fn nearest_complement(&self, v: usize, members: &[Vec<usize>]) -> Option<usize> {
+        let mut seen_vars = std::collections::HashSet::from([v]);
+        let mut seen_eqs = std::collections::HashSet::new();
+        let mut frontier = vec![v];
+        // Two steps: further out the cheapest cell is often a regional or national total.
+        for _hop in 0..2 {
+            let mut candidates = Vec::new();
+            let mut next = Vec::new();
+            for &x in &frontier {
+                for &e in &members[x] {
+                    if !seen_eqs.insert(e) {
+                        continue;
+                    }
+                    let eq = &self.equations[e];
+                    for c in std::iter::once(eq.total).chain(eq.parts.iter().copied()) {
+                        if !self.suppressed[c] && self.values[c] > 0.0 {
+                            candidates.push(c);
+                        } else if self.suppressed[c] && seen_vars.insert(c) {
+                            next.push(c);
+                        }
+                    }
+                }
+            }
+            if let Some(best) = candidates.into_iter().min_by(|&a, &b| self.cost(a, b)) {
+                return Some(best);
+            }
+            if next.is_empty() {
+                return None;
+            }
+            frontier = next;
+        }
+        None
     }
 
     /// Which of two candidate complements loses less: fewer cells hidden, then the smaller
@@ -213,6 +308,9 @@ impl System {
     ) {
         while let Some(e) = queue.pop_front() {
             let eq = &self.equations[e];
+            if eq.derived {
+                continue;
+            }
             let total_suppressed = self.suppressed[eq.total];
             let hidden: Vec<usize> = eq
                 .parts
@@ -256,7 +354,9 @@ impl System {
         let mut lo = vec![0.0; n];
         let mut hi = vec![0.0; n];
         for v in 0..n {
-            if self.suppressed[v] {
+            if self.auxiliary[v] {
+                (lo[v], hi[v]) = (0.0, f64::INFINITY);
+            } else if self.suppressed[v] {
                 lo[v] = if self.values[v] >= 1.0 && !self.zeros_hidden {
                     1.0
                 } else {
@@ -275,10 +375,9 @@ impl System {
         let active: Vec<&Equation> = self
             .equations
             .iter()
-            .filter(|eq| {
-                use_equations
-                    && (self.suppressed[eq.total] || eq.parts.iter().any(|&p| self.suppressed[p]))
-            })
+            // Equations of published cells only count too: they narrow the rounding ranges, and
+            // through `count ≤ denominator` those narrow suppressed counts.
+            .filter(|_| use_equations)
             .collect();
         for _sweep in 0..200 {
             let mut changed = false;
@@ -344,6 +443,7 @@ impl System {
             .filter(|&v| {
                 let width = hi[v] - lo[v];
                 self.suppressed[v]
+                    && !self.auxiliary[v]
                     && (self.values[v] > 0.0 || self.zeros_hidden)
                     && width <= threshold
                     && width < base_hi[v] - base_lo[v] - 1e-9
@@ -360,7 +460,7 @@ pub struct RowVars {
 }
 
 /// A count's definition and population group: one series of cells over areas and periods.
-type Series = (usize, Option<usize>);
+type Series = (usize, Option<usize>, crate::indicators::Slice);
 
 /// What a count counts, as text: two counts with the same text are the same count.
 fn definitions(plan: &Plan, indicator: usize) -> (String, Option<String>) {
@@ -393,19 +493,19 @@ pub fn link(
     system.zeros_hidden = rule.suppress_zeros;
     // (definition, group, area, period) → variable
     let mut ids: HashMap<String, usize> = HashMap::new();
-    let mut keys: HashMap<(usize, Option<usize>, usize, i32), usize> = HashMap::new();
+    let mut keys: HashMap<crate::disclosure::RowKey, usize> = HashMap::new();
     // (definition, group) → (area, period) → variable, in order.
     let mut series: BTreeMap<Series, Cells> = BTreeMap::new();
     let mut var_for = |system: &mut System, def: &str, r: &CountRow, value: f64, hidden: bool| {
         let n = ids.len();
         let d = *ids.entry(def.to_string()).or_insert(n);
-        let key = (d, r.group, r.area, r.period);
+        let key = (d, r.group, r.slice, r.area, r.period);
         let v = *keys
             .entry(key)
             .or_insert_with(|| system.add_var(value, hidden));
         system.suppressed[v] |= hidden;
         series
-            .entry((d, r.group))
+            .entry((d, r.group, r.slice))
             .or_default()
             .insert((r.area, r.period), v);
         v
@@ -508,34 +608,58 @@ pub fn link(
 
     // Categories that split a denominator: counts with the same denominator whose sum is the
     // denominator in every cell.
-    let mut families: BTreeMap<(usize, Option<usize>), Vec<usize>> = BTreeMap::new();
-    for &(d, g) in series.keys() {
+    let mut families: BTreeMap<Series, Vec<usize>> = BTreeMap::new();
+    for &(d, g, s) in series.keys() {
         let def = &def_index[&d];
         if let Some(rest) = def.strip_prefix("count|") {
             let den = format!("den|{}", rest.rsplit_once('|').map(|x| x.0).unwrap_or(rest));
             if let Some(&dd) = ids.get(&den) {
-                families.entry((dd, g)).or_default().push(d);
+                families.entry((dd, g, s)).or_default().push(d);
             }
         }
     }
     let mut budget = 200_000usize;
-    for ((dd, g), members) in &families {
-        let Some(den) = series.get(&(*dd, *g)) else {
+    for ((dd, g, s), members) in &families {
+        let Some(den) = series.get(&(*dd, *g, *s)) else {
             continue;
         };
-        let parts: Vec<&Cells> = members.iter().map(|m| &series[&(*m, *g)]).collect();
+        let parts: Vec<&Cells> = members.iter().map(|m| &series[&(*m, *g, *s)]).collect();
         add_splits(&mut system, den, &parts, &mut budget);
     }
 
+    // Breakdown categories split their group: the group's count is the sum of its
+    // categories' counts (every record falls in exactly one category).
+    for (&(d, g, s), whole) in &series {
+        if s.is_some() {
+            continue;
+        }
+        for (b, breakdown) in plan.breakdowns.iter().enumerate() {
+            let parts: Option<Vec<&Cells>> = (0..breakdown.categories.len())
+                .map(|c| series.get(&(d, g, Some((b, c)))))
+                .collect();
+            let Some(parts) = parts else { continue };
+            for (cell, &total) in whole {
+                let vars: Option<Vec<usize>> = parts.iter().map(|p| p.get(cell).copied()).collect();
+                if let Some(vars) = vars {
+                    system.add_equation(total, vars);
+                }
+            }
+        }
+    }
+
     // Groups that split another group for the same count (women and men within all users).
-    let mut by_def: BTreeMap<usize, Vec<Option<usize>>> = BTreeMap::new();
-    for &(d, g) in series.keys() {
+    let mut by_def: BTreeMap<(usize, crate::indicators::Slice), Vec<Option<usize>>> =
+        BTreeMap::new();
+    for &(d, g, s) in series.keys() {
         if g.is_some() {
-            by_def.entry(d).or_default().push(g);
+            by_def.entry((d, s)).or_default().push(g);
         }
     }
     budget = 200_000;
-    for (d, groups) in &by_def {
+    // Whole groups first, so the search budget goes to them before breakdown categories.
+    let mut order: Vec<_> = by_def.iter().collect();
+    order.sort_by_key(|((d, s), _)| (s.is_some(), *d, *s));
+    for ((d, s), groups) in order {
         if groups.len() < 3 {
             continue;
         }
@@ -543,11 +667,12 @@ pub fn link(
             let parts: Vec<&Cells> = groups
                 .iter()
                 .filter(|&&g| g != t)
-                .map(|&g| &series[&(*d, g)])
+                .map(|&g| &series[&(*d, g, *s)])
                 .collect();
-            add_splits(&mut system, &series[&(*d, t)], &parts, &mut budget);
+            add_splits(&mut system, &series[&(*d, t, *s)], &parts, &mut budget);
         }
     }
+    system.add_differences();
     (system, row_vars)
 }
 

@@ -20,7 +20,7 @@ pub fn attach(plan: &Plan, table: &mut DisclosedTable) {
         let ci = row.value.value().and(row.ci95);
         let bench = |area: usize| {
             table
-                .get((row.indicator, row.group, area, row.period))
+                .get((row.indicator, row.group, row.slice, area, row.period))
                 .and_then(|b| b.value.value())
         };
         let area = &table.areas()[row.area];
@@ -50,7 +50,7 @@ fn trend(plan: &Plan, table: &DisclosedTable, row: &PublishedRow, periods: &[i32
     }
     let mut points = Vec::with_capacity(TREND_POINTS);
     for &p in &periods[end + 1 - TREND_POINTS..=end] {
-        let Some(r) = table.get((row.indicator, row.group, row.area, p)) else {
+        let Some(r) = table.get((row.indicator, row.group, row.slice, row.area, p)) else {
             return Trend::CannotBeCalculated;
         };
         match (r.count, r.denominator, r.value) {

@@ -63,12 +63,16 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
     let mut gaps = Vec::new();
     for row in table.rows() {
         let ind = &plan.indicators[row.indicator];
-        let Some(g) = row.group else { continue };
+        // Gaps are between whole groups; breakdown rows are compared with the total only.
+        let (Some(g), None) = (row.group, row.slice) else {
+            continue;
+        };
         if ind.method != Method::Proportion || plan.groups[g].reference {
             continue;
         }
         for &r in ind.groups.iter().filter(|&&r| plan.groups[r].reference) {
-            let Some(reference) = table.get((row.indicator, Some(r), row.area, row.period)) else {
+            let Some(reference) = table.get((row.indicator, Some(r), None, row.area, row.period))
+            else {
                 continue;
             };
             let mut found = gap(ind.multiplier, ind.polarity, row, reference, g, r);

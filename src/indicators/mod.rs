@@ -15,8 +15,12 @@ use crate::pipeline::spec::Method;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-/// (indicator, group, area, period) → (numerator, denominator).
-type Cells = BTreeMap<(usize, Option<usize>, usize, i32), (f64, Option<f64>)>;
+/// A breakdown category: (index in `Plan::breakdowns`, category index). `None` is the whole
+/// group.
+pub type Slice = Option<(usize, usize)>;
+
+/// (indicator, group, slice, area, period) → (numerator, denominator).
+type Cells = BTreeMap<(usize, Option<usize>, Slice, usize, i32), (f64, Option<f64>)>;
 
 /// The geography levels of the output, in Fingertips' terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,6 +55,8 @@ impl OutArea {
 pub struct CountRow {
     pub indicator: usize,
     pub group: Option<usize>,
+    /// The breakdown category, or `None` for the whole group.
+    pub slice: Slice,
     pub area: usize,
     pub period: i32,
     pub numerator: f64,
@@ -58,6 +64,19 @@ pub struct CountRow {
     pub denominator: Option<f64>,
     /// Medians only: the median of the `numerator` values and its intervals (none when n is 0).
     pub median: Option<MedianStat>,
+}
+
+impl CountRow {
+    /// (indicator, group, slice, area, period): the row's identity, in output order.
+    pub fn key(&self) -> (usize, Option<usize>, Slice, usize, i32) {
+        (
+            self.indicator,
+            self.group,
+            self.slice,
+            self.area,
+            self.period,
+        )
+    }
 }
 
 /// A median with its 95% and 99.8% intervals (an interval is none when n is too small).
@@ -152,14 +171,16 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             continue;
         }
         for &g in &ind.groups {
-            for &a in area_index.values() {
-                for &p in &periods {
-                    cells.insert((ii, Some(g), a, p), (0.0, Some(0.0)));
+            for slice in slices(plan, ii) {
+                for &a in area_index.values() {
+                    for &p in &periods {
+                        cells.insert((ii, Some(g), slice, a, p), (0.0, Some(0.0)));
+                    }
                 }
             }
         }
     }
-    for (gi, group) in plan.groups.iter().enumerate() {
+    for gi in 0..plan.groups.len() {
         let members: Vec<usize> = plan
             .indicators
             .iter()
@@ -170,42 +191,22 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
         if members.is_empty() {
             continue;
         }
-        let mut aggs = Vec::new();
+        // The whole group, then each breakdown some member uses, by its category.
+        let mut passes: Vec<Option<usize>> = vec![None];
         for &ii in &members {
-            let ind = &plan.indicators[ii];
-            let den = ind.denominator.clone().fill_null(lit(false));
-            let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
-            aggs.push(num.cast(DataType::Int64).sum().alias(format!("n{ii}")));
-            aggs.push(den.cast(DataType::Int64).sum().alias(format!("d{ii}")));
-        }
-        let grouped = records
-            .clone()
-            .lazy()
-            .filter(group.filter.clone().fill_null(lit(false)))
-            .group_by([col("area_code"), col("__period")])
-            .agg(aggs)
-            .collect()?;
-        let codes = grouped.column("area_code")?.str()?.clone();
-        let keys = grouped.column("__period")?.i32()?.clone();
-        for &ii in &members {
-            let n = grouped
-                .column(&format!("n{ii}"))?
-                .cast(&DataType::Float64)?;
-            let d = grouped
-                .column(&format!("d{ii}"))?
-                .cast(&DataType::Float64)?;
-            let (n, d) = (n.f64()?, d.f64()?);
-            for r in 0..grouped.height() {
-                let (Some(code), Some(p)) = (codes.get(r), keys.get(r)) else {
-                    continue;
-                };
-                if let Some(&a) = area_index.get(code) {
-                    cells.insert(
-                        (ii, Some(gi), a, p),
-                        (n.get(r).unwrap_or(0.0), Some(d.get(r).unwrap_or(0.0))),
-                    );
+            for &b in &plan.indicators[ii].breakdowns {
+                if !passes.contains(&Some(b)) {
+                    passes.push(Some(b));
                 }
             }
+        }
+        for pass in passes {
+            let users: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&ii| pass.is_none_or(|b| plan.indicators[ii].breakdowns.contains(&b)))
+                .collect();
+            proportion_cells(plan, &records, gi, &users, pass, &area_index, &mut cells)?;
         }
     }
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
@@ -224,14 +225,93 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             rows.extend(medians(plan, ii, &records, &areas, &area_index, &periods)?);
         }
     }
-    rows.sort_by(|x, y| {
-        (x.indicator, x.group, x.area, x.period).cmp(&(y.indicator, y.group, y.area, y.period))
-    });
+    // Breakdown rows at one level only, so no two-way table (areas × categories with both
+    // margins) is published.
+    let level = match plan.disclosure.breakdown_level {
+        crate::pipeline::spec::BreakdownLevel::Area => Level::Area,
+        crate::pipeline::spec::BreakdownLevel::Total => Level::Total,
+    };
+    rows.retain(|r| r.slice.is_none() || areas[r.area].level == level);
+    rows.sort_by_key(CountRow::key);
     Ok(Counts {
         areas,
         periods: all_periods.into_iter().collect(),
         rows,
     })
+}
+
+/// The slices an indicator is computed for: the whole group, then every breakdown category.
+fn slices(plan: &Plan, ii: usize) -> Vec<Slice> {
+    let mut out = vec![None];
+    for &b in &plan.indicators[ii].breakdowns {
+        for c in 0..plan.breakdowns[b].categories.len() {
+            out.push(Some((b, c)));
+        }
+    }
+    out
+}
+
+/// Counts of proportion indicators `members` for group `gi` by area and period, and by the
+/// category of breakdown `pass` when there is one.
+fn proportion_cells(
+    plan: &Plan,
+    records: &DataFrame,
+    gi: usize,
+    members: &[usize],
+    pass: Option<usize>,
+    area_index: &BTreeMap<&str, usize>,
+    cells: &mut Cells,
+) -> Result<()> {
+    let mut aggs = Vec::new();
+    for &ii in members {
+        let ind = &plan.indicators[ii];
+        let den = ind.denominator.clone().fill_null(lit(false));
+        let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
+        aggs.push(num.cast(DataType::Int64).sum().alias(format!("n{ii}")));
+        aggs.push(den.cast(DataType::Int64).sum().alias(format!("d{ii}")));
+    }
+    let mut keys = vec![col("area_code"), col("__period")];
+    if let Some(b) = pass {
+        keys.push(plan.breakdowns[b].index.clone().alias("__cat"));
+    }
+    let grouped = records
+        .clone()
+        .lazy()
+        .filter(plan.groups[gi].filter.clone().fill_null(lit(false)))
+        .group_by(keys)
+        .agg(aggs)
+        .collect()?;
+    let codes = grouped.column("area_code")?.str()?.clone();
+    let periods = grouped.column("__period")?.i32()?.clone();
+    let cats = match pass {
+        Some(_) => Some(grouped.column("__cat")?.u32()?.clone()),
+        None => None,
+    };
+    for &ii in members {
+        let n = grouped
+            .column(&format!("n{ii}"))?
+            .cast(&DataType::Float64)?;
+        let d = grouped
+            .column(&format!("d{ii}"))?
+            .cast(&DataType::Float64)?;
+        let (n, d) = (n.f64()?, d.f64()?);
+        for r in 0..grouped.height() {
+            let (Some(code), Some(p)) = (codes.get(r), periods.get(r)) else {
+                continue;
+            };
+            let slice = match (pass, &cats) {
+                (Some(b), Some(c)) => c.get(r).map(|c| (b, c as usize)),
+                _ => None,
+            };
+            if let Some(&a) = area_index.get(code) {
+                cells.insert(
+                    (ii, Some(gi), slice, a, p),
+                    (n.get(r).unwrap_or(0.0), Some(d.get(r).unwrap_or(0.0))),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Medians are not additive: each area, region and the total is computed from its own values.
@@ -261,6 +341,14 @@ fn medians(
     )?;
     let mut rows = Vec::new();
     for &g in &ind.groups {
+        let mut select = vec![
+            col("area_code"),
+            col("__period"),
+            ind.numerator.clone().cast(DataType::Float64).alias("__v"),
+        ];
+        for &b in &ind.breakdowns {
+            select.push(plan.breakdowns[b].index.clone().alias(format!("__cat{b}")));
+        }
         let values = records
             .clone()
             .lazy()
@@ -271,11 +359,7 @@ fn medians(
                     .fill_null(lit(false))
                     .and(ind.denominator.clone().fill_null(lit(false))),
             )
-            .select([
-                col("area_code"),
-                col("__period"),
-                ind.numerator.clone().cast(DataType::Float64).alias("__v"),
-            ])
+            .select(select)
             .filter(col("__v").is_not_null())
             .join(
                 map.clone().lazy(),
@@ -285,48 +369,66 @@ fn medians(
             )
             .with_column(lit(0i64).cast(DataType::UInt32).alias("__total"))
             .collect()?;
-        let mut found: BTreeMap<(usize, i32), Vec<f64>> = BTreeMap::new();
-        for level in ["__area", "__region", "__total"] {
-            let grouped = values
-                .clone()
-                .lazy()
-                .group_by([col(level), col("__period")])
-                .agg([col("__v").sort(Default::default())])
-                .collect()?;
-            let (places, keys, lists) = (
-                grouped.column(level)?.u32()?,
-                grouped.column("__period")?.i32()?,
-                grouped.column("__v")?.list()?,
-            );
-            for r in 0..grouped.height() {
-                if let (Some(a), Some(p), Some(s)) =
-                    (places.get(r), keys.get(r), lists.get_as_series(r))
-                {
-                    found.insert((a as usize, p), s.f64()?.iter().flatten().collect());
+        let mut found: BTreeMap<(Slice, usize, i32), Vec<f64>> = BTreeMap::new();
+        let passes = std::iter::once(None).chain(ind.breakdowns.iter().map(|&b| Some(b)));
+        for pass in passes {
+            for level in ["__area", "__region", "__total"] {
+                let mut keys = vec![col(level), col("__period")];
+                if let Some(b) = pass {
+                    keys.push(col(format!("__cat{b}")));
+                }
+                let grouped = values
+                    .clone()
+                    .lazy()
+                    .group_by(keys)
+                    .agg([col("__v").sort(Default::default())])
+                    .collect()?;
+                let (places, keys, lists) = (
+                    grouped.column(level)?.u32()?,
+                    grouped.column("__period")?.i32()?,
+                    grouped.column("__v")?.list()?,
+                );
+                let cats = match pass {
+                    Some(b) => Some(grouped.column(&format!("__cat{b}"))?.u32()?.clone()),
+                    None => None,
+                };
+                for r in 0..grouped.height() {
+                    let slice = match (pass, &cats) {
+                        (Some(b), Some(c)) => c.get(r).map(|c| (b, c as usize)),
+                        _ => None,
+                    };
+                    if let (Some(a), Some(p), Some(s)) =
+                        (places.get(r), keys.get(r), lists.get_as_series(r))
+                    {
+                        found.insert((slice, a as usize, p), s.f64()?.iter().flatten().collect());
+                    }
                 }
             }
         }
-        for a in 0..areas.len() {
-            for &p in periods {
-                let v = found.get(&(a, p)).cloned().unwrap_or_default();
-                let stat = |c| crate::stats::median(&v, c).ok();
-                let median = match (stat(0.95), stat(0.998)) {
-                    (Some(m95), Some(m998)) => Some(MedianStat {
-                        value: m95.value,
-                        ci95: m95.interval,
-                        ci998: m998.interval,
-                    }),
-                    _ => None,
-                };
-                rows.push(CountRow {
-                    indicator: ii,
-                    group: Some(g),
-                    area: a,
-                    period: p,
-                    numerator: v.len() as f64,
-                    denominator: None,
-                    median,
-                });
+        for slice in slices(plan, ii) {
+            for a in 0..areas.len() {
+                for &p in periods {
+                    let v = found.remove(&(slice, a, p)).unwrap_or_default();
+                    let stat = |c| crate::stats::median(&v, c).ok();
+                    let median = match (stat(0.95), stat(0.998)) {
+                        (Some(m95), Some(m998)) => Some(MedianStat {
+                            value: m95.value,
+                            ci95: m95.interval,
+                            ci998: m998.interval,
+                        }),
+                        _ => None,
+                    };
+                    rows.push(CountRow {
+                        indicator: ii,
+                        group: Some(g),
+                        slice,
+                        area: a,
+                        period: p,
+                        numerator: v.len() as f64,
+                        denominator: None,
+                        median,
+                    });
+                }
             }
         }
     }
@@ -406,7 +508,7 @@ fn published_rate(
             let denominator = pop
                 .get(&(code.to_string(), period::population_year(plan.period, p)))
                 .copied();
-            cells.insert((ii, None, a, p), (people, denominator));
+            cells.insert((ii, None, None, a, p), (people, denominator));
         }
     }
     Ok(periods)
@@ -415,10 +517,10 @@ fn published_rate(
 /// Adds region and total rows by summing area cells (a missing denominator makes the sum missing).
 fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
     let mut sums: Cells = BTreeMap::new();
-    for (&(i, g, a, p), &(n, d)) in &cells {
+    for (&(i, g, s, a, p), &(n, d)) in &cells {
         let parents = [areas[a].region, Some(0)];
         for parent in parents.into_iter().flatten() {
-            let e = sums.entry((i, g, parent, p)).or_insert((0.0, Some(0.0)));
+            let e = sums.entry((i, g, s, parent, p)).or_insert((0.0, Some(0.0)));
             e.0 += n;
             e.1 = match (e.1, d) {
                 (Some(x), Some(y)) => Some(x + y),
@@ -430,9 +532,10 @@ fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
         .into_iter()
         .chain(sums)
         .map(
-            |((indicator, group, area, period), (numerator, denominator))| CountRow {
+            |((indicator, group, slice, area, period), (numerator, denominator))| CountRow {
                 indicator,
                 group,
+                slice,
                 area,
                 period,
                 numerator,
@@ -441,8 +544,6 @@ fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
             },
         )
         .collect();
-    rows.sort_by(|x, y| {
-        (x.indicator, x.group, x.area, x.period).cmp(&(y.indicator, y.group, y.area, y.period))
-    });
+    rows.sort_by_key(CountRow::key);
     rows
 }

@@ -1,5 +1,6 @@
 //! The whole run in one place: ingest → validate → indicators → disclosure → render → publish.
 
+pub mod breakdowns;
 pub mod plan;
 pub mod spec;
 

@@ -83,6 +83,8 @@ pub struct Indicator {
     pub groups: Vec<usize>,
     pub definition: String,
     pub unit: Option<String>,
+    /// Indices into `Plan::breakdowns`.
+    pub breakdowns: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +95,8 @@ pub struct DisclosureRule {
     pub suppress_zeros: bool,
     /// Indicators from published national tables are not protected.
     pub exempt_published: bool,
+    /// The geography level breakdown rows are published at.
+    pub breakdown_level: super::spec::BreakdownLevel,
 }
 
 impl DisclosureRule {
@@ -102,6 +106,7 @@ impl DisclosureRule {
         rounding: 1,
         suppress_zeros: false,
         exempt_published: false,
+        breakdown_level: crate::pipeline::spec::BreakdownLevel::Area,
     };
 }
 
@@ -123,6 +128,8 @@ pub struct Plan {
     pub sources: Vec<Source>,
     pub groups: Vec<Group>,
     pub indicators: Vec<Indicator>,
+    /// Every breakdown indicators can use: the built-ins, then the file's own.
+    pub breakdowns: Vec<super::breakdowns::Breakdown>,
     pub disclosure: DisclosureRule,
     pub out_dir: PathBuf,
     /// Where unsuppressed figures go, only when the pipeline or the command line names it.
@@ -328,6 +335,41 @@ fn compile(
         );
     }
 
+    let mut breakdowns = Vec::new();
+    for (id, label, column, categories, remainder) in super::breakdowns::builtin() {
+        if spec.breakdowns.contains_key(id) {
+            continue;
+        }
+        let compiled = categories
+            .into_iter()
+            .map(|(l, sql)| {
+                let e = sql_expr(&sql).expect("built-in breakdown conditions parse");
+                (l, sql, e)
+            })
+            .collect();
+        breakdowns.push(super::breakdowns::Breakdown::new(
+            id, label, column, compiled, remainder,
+        ));
+    }
+    for (id, b) in &spec.breakdowns {
+        let compiled = b
+            .categories
+            .iter()
+            .map(|c| {
+                let e = check_sql(&c.filter, "category filter", &mut err);
+                (c.label.clone(), c.filter.get_ref().clone(), e)
+            })
+            .collect();
+        breakdowns.push(super::breakdowns::Breakdown::new(
+            id,
+            &b.label,
+            b.column,
+            compiled,
+            &b.remainder,
+        ));
+    }
+    let breakdown_ids: Vec<&str> = breakdowns.iter().map(|b| b.id.as_str()).collect();
+
     let group_ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
     let source_ids: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
     let mut indicators = Vec::new();
@@ -452,6 +494,28 @@ fn compile(
         } else {
             Vec::new()
         };
+        let mut breakdowns_for = Vec::new();
+        if let Some(list) = &ind.breakdowns {
+            if kind != SourceKind::Records {
+                err(
+                    list.span(),
+                    format!("indicator '{id}': breakdowns need record-level data; a '{}' table is published by area only", kind_name(kind)),
+                );
+            }
+            for b in list.get_ref() {
+                match breakdown_ids.iter().position(|x| x == b) {
+                    Some(i) if !breakdowns_for.contains(&i) => breakdowns_for.push(i),
+                    Some(_) => err(list.span(), format!("breakdown '{b}' is listed twice")),
+                    None => err(
+                        list.span(),
+                        format!(
+                            "unknown breakdown '{b}'; expected one of: {} (or declare it under [breakdowns.{b}])",
+                            breakdown_ids.join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
         if !(ind.multiplier.is_finite() && ind.multiplier > 0.0) {
             err(
                 ind.id.span(),
@@ -475,6 +539,7 @@ fn compile(
             groups: groups_for,
             definition: ind.definition.clone(),
             unit: ind.unit.clone(),
+            breakdowns: breakdowns_for,
         });
     }
     if spec.disclosure.rounding == 0 {
@@ -506,11 +571,13 @@ fn compile(
         sources,
         groups,
         indicators,
+        breakdowns,
         disclosure: DisclosureRule {
             threshold: spec.disclosure.threshold,
             rounding: spec.disclosure.rounding,
             suppress_zeros: spec.disclosure.suppress_zeros,
             exempt_published: spec.disclosure.exempt_published,
+            breakdown_level: spec.disclosure.breakdown_level,
         },
         out_dir,
         restricted_dir: restricted_spec.map(|(p, _)| p),

@@ -23,6 +23,10 @@ pub struct Spec {
     #[serde(default)]
     pub groups: IndexMap<String, GroupSpec>,
     pub indicators: Vec<IndicatorSpec>,
+    /// Breakdowns beyond the built-in ones (`sex`, `age_band`, `ethnicity`, `ethnic_group`,
+    /// `immigration_status`), or replacements for them under the same id.
+    #[serde(default)]
+    pub breakdowns: IndexMap<String, BreakdownSpec>,
     #[serde(default)]
     pub disclosure: DisclosureSpec,
     #[serde(default)]
@@ -223,6 +227,47 @@ pub struct IndicatorSpec {
     /// Plain-language definition shown in the report.
     #[serde(default)]
     pub definition: String,
+    /// Records only: breakdowns to compute it by as well, e.g. `["sex", "age_band"]`.
+    #[serde(default)]
+    pub breakdowns: Option<Spanned<Vec<String>>>,
+}
+
+/// A breakdown: categories that split every group's records, each a SQL condition. A record goes
+/// to the first category whose condition it meets, and to the remainder if it meets none, so the
+/// categories always add up to the whole group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakdownSpec {
+    /// Shown in reports and in the `CategoryType` column, e.g. `"Ethnic group"`.
+    pub label: String,
+    /// The Fingertips column the category goes in: `"sex"`, `"age"` or `"category"` (the
+    /// default: `CategoryType` and `Category`).
+    #[serde(default)]
+    pub column: BreakdownColumn,
+    pub categories: Vec<CategorySpec>,
+    /// The label of records that meet no category (default `"Not known"`).
+    #[serde(default = "default_remainder")]
+    pub remainder: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategorySpec {
+    pub label: String,
+    pub filter: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakdownColumn {
+    Sex,
+    Age,
+    #[default]
+    Category,
+}
+
+fn default_remainder() -> String {
+    "Not known".to_string()
 }
 
 fn default_multiplier() -> f64 {
@@ -244,6 +289,19 @@ pub struct DisclosureSpec {
     /// Publish counts from published national tables (Asy_D11) as they are, unrounded.
     #[serde(default)]
     pub exempt_published: bool,
+    /// The one geography level breakdown rows are published at: `"area"` (the default) or
+    /// `"total"`. Publishing both would make two-way tables (areas × categories with both
+    /// margins), from which suppressed cells could be narrowed by solving the equations together.
+    #[serde(default)]
+    pub breakdown_level: BreakdownLevel,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakdownLevel {
+    #[default]
+    Area,
+    Total,
 }
 
 impl Default for DisclosureSpec {
@@ -253,6 +311,7 @@ impl Default for DisclosureSpec {
             rounding: default_rounding(),
             suppress_zeros: false,
             exempt_published: false,
+            breakdown_level: BreakdownLevel::default(),
         }
     }
 }

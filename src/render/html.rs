@@ -44,6 +44,14 @@ struct IndicatorView {
     groups: Vec<GroupRow>,
     area_headers: Vec<String>,
     area_rows: Vec<AreaRow>,
+    breakdowns: Vec<BreakdownView>,
+}
+
+/// One breakdown of an indicator: a row per category, a column per group.
+#[derive(Serialize)]
+struct BreakdownView {
+    label: String,
+    rows: Vec<AreaRow>,
 }
 
 #[derive(Serialize)]
@@ -201,12 +209,12 @@ pub fn page(
             ind.groups.iter().map(|&g| Some(g)).collect()
         };
         let ref_value = reference
-            .and_then(|r| table.get((ii, Some(r), area, latest)))
+            .and_then(|r| table.get((ii, Some(r), None, area, latest)))
             .and_then(|r| r.value.value());
         let mut groups = Vec::new();
         let mut bars = Vec::new();
         for &g in &group_keys {
-            let Some(r) = table.get((ii, g, area, latest)) else {
+            let Some(r) = table.get((ii, g, None, area, latest)) else {
                 continue;
             };
             let label = g.map_or_else(
@@ -301,7 +309,7 @@ pub fn page(
                         .iter()
                         .map(|&g| {
                             table
-                                .get((ii, g, ai, latest))
+                                .get((ii, g, None, ai, latest))
                                 .map(value_text)
                                 .unwrap_or_else(|| "[x]".into())
                         })
@@ -321,6 +329,37 @@ pub fn page(
             },
             bars,
         };
+        // Breakdowns published at this page's level only (one level is published).
+        let breakdowns = ind
+            .breakdowns
+            .iter()
+            .filter(|&&b| {
+                group_keys
+                    .iter()
+                    .any(|&g| table.get((ii, g, Some((b, 0)), area, latest)).is_some())
+            })
+            .map(|&b| BreakdownView {
+                label: plan.breakdowns[b].label.clone(),
+                rows: plan.breakdowns[b]
+                    .categories
+                    .iter()
+                    .enumerate()
+                    .map(|(c, category)| AreaRow {
+                        area: category.clone(),
+                        cells: group_keys
+                            .iter()
+                            .map(|&g| match table.get((ii, g, Some((b, c)), area, latest)) {
+                                Some(r) if r.value.value().is_some() => {
+                                    format!("{} ({})", value_text(r), ci_text(r, r.ci95))
+                                }
+                                Some(r) => value_text(r),
+                                None => "[x]".into(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
         let alt = alt_text(&chart, &u);
         let svg = charts::svg(&chart)?;
         indicators.push(IndicatorView {
@@ -339,6 +378,7 @@ pub fn page(
             groups,
             area_headers: group_keys.iter().map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone())).collect(),
             area_rows,
+            breakdowns,
         });
         charts_out.push(ChartOut {
             file_stem: ind.id.clone(),

@@ -119,24 +119,20 @@ pub fn workbook(plan: &Plan, table: &DisclosedTable, gaps: &[Gap]) -> Vec<Sheet>
             COLUMNS.iter().map(|c| Value::Heading(c.to_string())).collect(),
         ];
         for r in table.rows().iter().filter(|r| r.indicator == ii) {
-            let area = &table.areas()[r.area];
-            let (ct, cat) = match r.group {
-                Some(g) => ("Population group", plan.groups[g].label.clone()),
-                None => ("", String::new()),
-            };
+            let l = super::tables::labels(plan, table, r);
             rows.push(vec![
-                text(&ind.id),
-                text(&ind.name),
-                text(&area.code),
-                text(&area.name),
-                text(area.area_type()),
-                text(&area.parent_code),
-                text("Persons"),
-                text("All ages"),
-                text(ct),
-                text(cat),
-                text(period::label(plan.period, r.period)),
-                Value::Number(period::sortable(plan.period, r.period) as f64),
+                text(l.id),
+                text(l.name),
+                text(l.code),
+                text(l.area),
+                text(l.area_type),
+                text(l.parent),
+                text(l.sex),
+                text(l.age),
+                text(l.category_type),
+                text(l.category),
+                text(l.period),
+                Value::Number(l.sortable as f64),
                 cell(r.value),
                 limit(r.value, r.ci95, true),
                 limit(r.value, r.ci95, false),
@@ -148,6 +144,7 @@ pub fn workbook(plan: &Plan, table: &DisclosedTable, gaps: &[Gap]) -> Vec<Sheet>
                 text(r.trend.label()),
                 text(r.vs_total.label()),
                 text(r.vs_region.label()),
+                text(l.group),
             ]);
         }
         tables.push(Sheet {

@@ -8,7 +8,7 @@ use crate::indicators::period;
 use crate::pipeline::plan::Plan;
 use polars::prelude::*;
 
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 24] = [
     "IndicatorID",
     "IndicatorName",
     "AreaCode",
@@ -32,6 +32,7 @@ pub const COLUMNS: [&str; 23] = [
     "RecentTrend",
     "ComparedtoEnglandvalueorpercentiles",
     "ComparedtoRegionvalueorpercentiles",
+    "PopulationGroup",
 ];
 
 /// Formats a number for CSV: whole numbers without decimals, others to 6 decimal places.
@@ -59,27 +60,51 @@ fn limit_text(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> String {
     }
 }
 
-/// Text fields of one row, shared by the CSV and Parquet writers.
-struct Labels {
-    id: String,
-    name: String,
-    code: String,
-    area: String,
-    area_type: &'static str,
-    parent: String,
-    category_type: &'static str,
-    category: String,
-    period: String,
-    sortable: i64,
+/// Text fields of one row, shared by the CSV, Parquet and spreadsheet writers.
+pub struct Labels {
+    pub id: String,
+    pub name: String,
+    pub code: String,
+    pub area: String,
+    pub area_type: &'static str,
+    pub parent: String,
+    pub sex: String,
+    pub age: String,
+    pub category_type: String,
+    pub category: String,
+    pub period: String,
+    pub sortable: i64,
+    /// The population group's label (also in `Category` unless a breakdown uses it).
+    pub group: String,
 }
 
-fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
+/// A row's labels. A breakdown category goes in `Sex`, `Age` or `CategoryType`/`Category`, as
+/// the breakdown says; otherwise `Category` holds the population group.
+pub fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
+    use crate::pipeline::spec::BreakdownColumn;
     let ind = &plan.indicators[r.indicator];
     let area = &table.areas()[r.area];
-    let (category_type, category) = match r.group {
-        Some(g) => ("Population group", neutralise(&plan.groups[g].label)),
-        None => ("", String::new()),
+    let group = r
+        .group
+        .map(|g| neutralise(&plan.groups[g].label))
+        .unwrap_or_default();
+    let (mut category_type, mut category) = match r.group {
+        Some(_) => ("Population group".to_string(), group.clone()),
+        None => (String::new(), String::new()),
     };
+    let (mut sex, mut age) = ("Persons".to_string(), "All ages".to_string());
+    if let Some((b, c)) = r.slice {
+        let breakdown = &plan.breakdowns[b];
+        let label = neutralise(&breakdown.categories[c]);
+        match breakdown.column {
+            BreakdownColumn::Sex => sex = label,
+            BreakdownColumn::Age => age = label,
+            BreakdownColumn::Category => {
+                category_type = neutralise(&breakdown.label);
+                category = label;
+            }
+        }
+    }
     // Text that came from input files or the pipeline cannot start a spreadsheet formula.
     Labels {
         id: neutralise(&ind.id),
@@ -88,10 +113,13 @@ fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
         area: neutralise(&area.name),
         area_type: area.area_type(),
         parent: neutralise(&area.parent_code),
+        sex,
+        age,
         category_type,
         category,
         period: period::label(plan.period, r.period),
         sortable: period::sortable(plan.period, r.period),
+        group,
     }
 }
 
@@ -124,9 +152,9 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
             l.area,
             l.area_type.to_string(),
             l.parent,
-            "Persons".into(),
-            "All ages".into(),
-            l.category_type.to_string(),
+            l.sex,
+            l.age,
+            l.category_type,
             l.category,
             l.period,
             l.sortable.to_string(),
@@ -141,6 +169,7 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
             r.trend.label().into(),
             r.vs_total.label().into(),
             r.vs_region.label().into(),
+            l.group,
         ]);
         w.write_record(&record).map_err(err)?;
     }
@@ -173,9 +202,9 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
         text("AreaName", &|i| ls[i].area.clone()),
         text("AreaType", &|i| ls[i].area_type.to_string()),
         text("ParentCode", &|i| ls[i].parent.clone()),
-        text("Sex", &|_| "Persons".into()),
-        text("Age", &|_| "All ages".into()),
-        text("CategoryType", &|i| ls[i].category_type.to_string()),
+        text("Sex", &|i| ls[i].sex.clone()),
+        text("Age", &|i| ls[i].age.clone()),
+        text("CategoryType", &|i| ls[i].category_type.clone()),
         text("Category", &|i| ls[i].category.clone()),
         text("Timeperiod", &|i| ls[i].period.clone()),
         Column::new(
@@ -197,6 +226,7 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
         text("ComparedtoRegionvalueorpercentiles", &|i| {
             rows[i].vs_region.label().into()
         }),
+        text("PopulationGroup", &|i| ls[i].group.clone()),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
