@@ -20,14 +20,27 @@ pub fn write_all(
     problems: &[Problem],
     staging: &mut Staging,
 ) -> Result<()> {
-    staging.write("indicators.csv", &tables::indicators_csv(plan, table)?)?;
-    let mut frame = tables::indicators_frame(plan, table)?;
-    staging.write("indicators.parquet", &tables::parquet_bytes(&mut frame)?)?;
+    // The tables, the two workbooks and the pages are independent: built side by side, then
+    // written in a fixed order.
     let gaps = crate::indicators::gaps::compute(plan, table);
-    staging.write("gaps.csv", &tables::gaps_csv(plan, table, &gaps)?)?;
     let book = sheets::workbook(plan, table, &gaps);
-    staging.write("jsna-indicators.xlsx", &sheets::xlsx(&book)?)?;
-    staging.write("jsna-indicators.ods", &sheets::ods(&book)?)?;
+    let (tables_out, (xlsx, ods)) = rayon::join(
+        || -> Result<_> {
+            let mut frame = tables::indicators_frame(plan, table)?;
+            Ok((
+                tables::indicators_csv(plan, table)?,
+                tables::parquet_bytes(&mut frame)?,
+                tables::gaps_csv(plan, table, &gaps)?,
+            ))
+        },
+        || rayon::join(|| sheets::xlsx(&book), || sheets::ods(&book)),
+    );
+    let (csv, parquet, gaps_csv) = tables_out?;
+    staging.write("indicators.csv", &csv)?;
+    staging.write("indicators.parquet", &parquet)?;
+    staging.write("gaps.csv", &gaps_csv)?;
+    staging.write("jsna-indicators.xlsx", &xlsx?)?;
+    staging.write("jsna-indicators.ods", &ods?)?;
 
     let gap_index = html::GapIndex::new(&gaps);
     let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
