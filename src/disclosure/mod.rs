@@ -7,15 +7,13 @@
 
 pub mod secondary;
 
-use crate::indicators::{CountRow, Counts, OutArea, Slice};
+pub use crate::indicators::RowKey;
+use crate::indicators::{CountRow, Counts, OutArea};
 use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
 use crate::stats::trend::Trend;
 use crate::stats::{self, Comparison, Estimate};
 use std::collections::HashMap;
-
-/// (indicator, group, breakdown category, area, period): the identity of a row.
-pub type RowKey = (usize, Option<usize>, Slice, usize, i32);
 
 /// A published count: a number, or a shorthand marker with no number behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +50,7 @@ pub struct PublishedRow {
     pub indicator: usize,
     pub group: Option<usize>,
     /// The breakdown category, or `None` for the whole group.
-    pub slice: Slice,
+    pub slice: crate::indicators::Slice,
     pub area: usize,
     pub period: i32,
     pub count: Cell,
@@ -68,6 +66,16 @@ pub struct PublishedRow {
 }
 
 impl PublishedRow {
+    pub fn key(&self) -> RowKey {
+        (
+            self.indicator,
+            self.group,
+            self.slice,
+            self.area,
+            self.period,
+        )
+    }
+
     /// A row with its count and denominator and nothing derived yet.
     fn empty(r: &CountRow, count: Cell, denominator: Cell) -> PublishedRow {
         PublishedRow {
@@ -263,11 +271,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
             }
         }
     }
-    let index = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.indicator, r.group, r.slice, r.area, r.period), i))
-        .collect();
+    let index = rows.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
     DisclosedTable {
         rows,
         index,

@@ -19,8 +19,11 @@ use std::collections::BTreeMap;
 /// group.
 pub type Slice = Option<(usize, usize)>;
 
-/// (indicator, group, slice, area, period) → (numerator, denominator).
-type Cells = BTreeMap<(usize, Option<usize>, Slice, usize, i32), (f64, Option<f64>)>;
+/// (indicator, group, breakdown category, area, period): the identity of a row, in output order.
+pub type RowKey = (usize, Option<usize>, Slice, usize, i32);
+
+/// Row identity → (numerator, denominator).
+type Cells = BTreeMap<RowKey, (f64, Option<f64>)>;
 
 /// The geography levels of the output, in Fingertips' terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,8 +70,7 @@ pub struct CountRow {
 }
 
 impl CountRow {
-    /// (indicator, group, slice, area, period): the row's identity, in output order.
-    pub fn key(&self) -> (usize, Option<usize>, Slice, usize, i32) {
+    pub fn key(&self) -> RowKey {
         (
             self.indicator,
             self.group,
@@ -227,16 +229,39 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     }
     // Breakdown rows at one level only, so no two-way table (areas × categories with both
     // margins) is published.
-    let level = match plan.disclosure.breakdown_level {
-        crate::pipeline::spec::BreakdownLevel::Area => Level::Area,
-        crate::pipeline::spec::BreakdownLevel::Total => Level::Total,
-    };
+    let level = breakdown_level(plan);
     rows.retain(|r| r.slice.is_none() || areas[r.area].level == level);
     rows.sort_by_key(CountRow::key);
     Ok(Counts {
         areas,
         periods: all_periods.into_iter().collect(),
         rows,
+    })
+}
+
+/// The one level breakdown rows are published at.
+fn breakdown_level(plan: &Plan) -> Level {
+    match plan.disclosure.breakdown_level {
+        crate::pipeline::spec::BreakdownLevel::Area => Level::Area,
+        crate::pipeline::spec::BreakdownLevel::Total => Level::Total,
+    }
+}
+
+/// The column holding each record's category of breakdown `b`.
+fn category_column(b: usize) -> String {
+    format!("__cat{b}")
+}
+
+/// Each row's slice in a frame grouped by breakdown `pass` (by its category column), or `None`
+/// for every row when there is no breakdown.
+fn slices_of(grouped: &DataFrame, pass: Option<usize>) -> Result<impl Fn(usize) -> Slice> {
+    let cats = match pass {
+        Some(b) => Some(grouped.column(&category_column(b))?.u32()?.clone()),
+        None => None,
+    };
+    Ok(move |r: usize| match (pass, &cats) {
+        (Some(b), Some(c)) => c.get(r).map(|c| (b, c as usize)),
+        _ => None,
     })
 }
 
@@ -272,7 +297,7 @@ fn proportion_cells(
     }
     let mut keys = vec![col("area_code"), col("__period")];
     if let Some(b) = pass {
-        keys.push(plan.breakdowns[b].index.clone().alias("__cat"));
+        keys.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
     }
     let grouped = records
         .clone()
@@ -283,10 +308,7 @@ fn proportion_cells(
         .collect()?;
     let codes = grouped.column("area_code")?.str()?.clone();
     let periods = grouped.column("__period")?.i32()?.clone();
-    let cats = match pass {
-        Some(_) => Some(grouped.column("__cat")?.u32()?.clone()),
-        None => None,
-    };
+    let slice_at = slices_of(&grouped, pass)?;
     for &ii in members {
         let n = grouped
             .column(&format!("n{ii}"))?
@@ -299,13 +321,9 @@ fn proportion_cells(
             let (Some(code), Some(p)) = (codes.get(r), periods.get(r)) else {
                 continue;
             };
-            let slice = match (pass, &cats) {
-                (Some(b), Some(c)) => c.get(r).map(|c| (b, c as usize)),
-                _ => None,
-            };
             if let Some(&a) = area_index.get(code) {
                 cells.insert(
-                    (ii, Some(gi), slice, a, p),
+                    (ii, Some(gi), slice_at(r), a, p),
                     (n.get(r).unwrap_or(0.0), Some(d.get(r).unwrap_or(0.0))),
                 );
             }
@@ -347,7 +365,7 @@ fn medians(
             ind.numerator.clone().cast(DataType::Float64).alias("__v"),
         ];
         for &b in &ind.breakdowns {
-            select.push(plan.breakdowns[b].index.clone().alias(format!("__cat{b}")));
+            select.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
         }
         let values = records
             .clone()
@@ -372,10 +390,16 @@ fn medians(
         let mut found: BTreeMap<(Slice, usize, i32), Vec<f64>> = BTreeMap::new();
         let passes = std::iter::once(None).chain(ind.breakdowns.iter().map(|&b| Some(b)));
         for pass in passes {
-            for level in ["__area", "__region", "__total"] {
+            // Breakdown categories only at the level they are published at.
+            let levels = match pass {
+                None => &["__area", "__region", "__total"][..],
+                Some(_) if breakdown_level(plan) == Level::Area => &["__area"][..],
+                Some(_) => &["__total"][..],
+            };
+            for &level in levels {
                 let mut keys = vec![col(level), col("__period")];
                 if let Some(b) = pass {
-                    keys.push(col(format!("__cat{b}")));
+                    keys.push(col(category_column(b)));
                 }
                 let grouped = values
                     .clone()
@@ -388,19 +412,15 @@ fn medians(
                     grouped.column("__period")?.i32()?,
                     grouped.column("__v")?.list()?,
                 );
-                let cats = match pass {
-                    Some(b) => Some(grouped.column(&format!("__cat{b}"))?.u32()?.clone()),
-                    None => None,
-                };
+                let slice_at = slices_of(&grouped, pass)?;
                 for r in 0..grouped.height() {
-                    let slice = match (pass, &cats) {
-                        (Some(b), Some(c)) => c.get(r).map(|c| (b, c as usize)),
-                        _ => None,
-                    };
                     if let (Some(a), Some(p), Some(s)) =
                         (places.get(r), keys.get(r), lists.get_as_series(r))
                     {
-                        found.insert((slice, a as usize, p), s.f64()?.iter().flatten().collect());
+                        found.insert(
+                            (slice_at(r), a as usize, p),
+                            s.f64()?.iter().flatten().collect(),
+                        );
                     }
                 }
             }

@@ -17,8 +17,6 @@ pub struct Breakdown {
     pub column: BreakdownColumn,
     /// Category labels; the last is the remainder (records that meet no condition).
     pub categories: Vec<String>,
-    /// The SQL condition of each category but the remainder.
-    pub sql: Vec<String>,
     /// The index of each record's category (`u32`, the remainder last).
     pub index: Expr,
 }
@@ -29,7 +27,7 @@ impl Breakdown {
         id: &str,
         label: &str,
         column: BreakdownColumn,
-        categories: Vec<(String, String, Expr)>,
+        categories: Vec<(String, Expr)>,
         remainder: &str,
     ) -> Breakdown {
         let n = categories.len() as u32;
@@ -37,7 +35,7 @@ impl Breakdown {
             .iter()
             .enumerate()
             .rev()
-            .fold(lit(n), |otherwise, (i, (_, _, cond))| {
+            .fold(lit(n), |otherwise, (i, (_, cond))| {
                 when(cond.clone().fill_null(lit(false)))
                     .then(lit(i as u32))
                     .otherwise(otherwise)
@@ -50,14 +48,8 @@ impl Breakdown {
             label: label.to_string(),
             column,
             categories: labels,
-            sql: categories.into_iter().map(|c| c.1).collect(),
             index,
         }
-    }
-
-    /// What the `CategoryType` column says for this breakdown's rows, if it is used.
-    pub fn category_type(&self) -> Option<&str> {
-        (self.column == BreakdownColumn::Category).then_some(self.label.as_str())
     }
 }
 

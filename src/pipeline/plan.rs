@@ -344,7 +344,7 @@ fn compile(
             .into_iter()
             .map(|(l, sql)| {
                 let e = sql_expr(&sql).expect("built-in breakdown conditions parse");
-                (l, sql, e)
+                (l, e)
             })
             .collect();
         breakdowns.push(super::breakdowns::Breakdown::new(
@@ -356,8 +356,10 @@ fn compile(
             .categories
             .iter()
             .map(|c| {
-                let e = check_sql(&c.filter, "category filter", &mut err);
-                (c.label.clone(), c.filter.get_ref().clone(), e)
+                (
+                    c.label.clone(),
+                    check_sql(&c.filter, "category filter", &mut err),
+                )
             })
             .collect();
         breakdowns.push(super::breakdowns::Breakdown::new(
