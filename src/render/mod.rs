@@ -212,9 +212,14 @@ fn disclosure_csv(table: &DisclosedTable) -> Result<Vec<u8>> {
 
 /// Stops spreadsheet programs from reading text from input data as a formula.
 pub fn neutralise(s: &str) -> String {
+    neutralised(s).into_owned()
+}
+
+/// [`neutralise`], borrowing the text when it needs no change.
+pub fn neutralised(s: &str) -> std::borrow::Cow<'_, str> {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+        format!("'{s}").into()
     } else {
-        s.to_string()
+        s.into()
     }
 }

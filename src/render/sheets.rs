@@ -8,24 +8,25 @@
 //! table one at a time and their XML goes straight into the compressor, so a national run never
 //! holds a whole sheet (or a library's model of one) in memory.
 
-use super::neutralise;
-use super::tables::{number, COLUMNS};
+use super::neutralised;
+use super::tables::{number, Labeller, COLUMNS};
 use crate::disclosure::{Cell, DisclosedTable};
 use crate::error::{Error, Result};
 use crate::indicators::gaps::Gap;
 use crate::indicators::period;
 use crate::pipeline::plan::Plan;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 /// One cell of a sheet.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Text(String),
+pub enum Value<'a> {
+    Text(Cow<'a, str>),
     Number(f64),
     /// A column header or sheet title (bold).
-    Heading(String),
+    Heading(Cow<'a, str>),
     Empty,
 }
 
@@ -50,12 +51,12 @@ enum Body {
 #[derive(Debug, Clone)]
 pub struct Sheet {
     pub name: String,
-    pub head: Vec<Vec<Value>>,
+    pub head: Vec<Vec<Value<'static>>>,
     body: Body,
 }
 
 impl Sheet {
-    fn fixed(name: impl Into<String>, rows: Vec<Vec<Value>>) -> Sheet {
+    fn fixed(name: impl Into<String>, rows: Vec<Vec<Value<'static>>>) -> Sheet {
         Sheet {
             name: name.into(),
             head: rows,
@@ -68,6 +69,7 @@ impl Sheet {
 pub struct Workbook<'a> {
     plan: &'a Plan,
     table: &'a DisclosedTable,
+    labeller: Labeller<'a>,
     gaps: &'a [Gap],
     pub sheets: Vec<Sheet>,
 }
@@ -91,7 +93,7 @@ impl Workbook<'_> {
                     .iter()
                     .filter(|r| r.indicator == indicator);
                 for r in rows.skip(skip).take(take) {
-                    f(&indicator_row(self.plan, self.table, r))?;
+                    f(&indicator_row(&self.labeller, r))?;
                 }
             }
             Body::Gaps => {
@@ -104,30 +106,43 @@ impl Workbook<'_> {
     }
 }
 
-fn text(s: impl Into<String>) -> Value {
-    Value::Text(neutralise(&s.into()))
+/// Text that may have come from input data: neutralised.
+fn text<'a>(s: impl Into<Cow<'a, str>>) -> Value<'a> {
+    Value::Text(match s.into() {
+        Cow::Borrowed(b) => neutralised(b),
+        Cow::Owned(o) => Cow::Owned(neutralised(&o).into_owned()),
+    })
 }
 
-fn cell(c: Cell) -> Value {
+/// Text that is already neutralised (a [`Labeller`] label) or made by the program.
+fn plain(s: &str) -> Value<'_> {
+    Value::Text(Cow::Borrowed(s))
+}
+
+fn heading<'a>(s: impl Into<Cow<'a, str>>) -> Value<'a> {
+    Value::Heading(s.into())
+}
+
+fn cell(c: Cell) -> Value<'static> {
     match c {
         Cell::Value(v) => Value::Number(v),
-        other => Value::Text(other.marker().to_string()),
+        other => plain(other.marker()),
     }
 }
 
-fn limit(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> Value {
+fn limit(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> Value<'static> {
     match (value, ci) {
         (Cell::Value(_), Some((lo, hi))) => Value::Number(if lower { lo } else { hi }),
-        (Cell::Value(_), None) => Value::Text("[x]".into()),
-        (other, _) => Value::Text(other.marker().to_string()),
+        (Cell::Value(_), None) => plain("[x]"),
+        (other, _) => plain(other.marker()),
     }
 }
 
-impl Value {
+impl Value<'_> {
     /// The value as CSV text: numbers as in `tables::number`, text as it is.
     pub fn as_text(&self) -> String {
         match self {
-            Value::Text(t) | Value::Heading(t) => t.clone(),
+            Value::Text(t) | Value::Heading(t) => t.to_string(),
             Value::Number(n) => number(*n),
             Value::Empty => String::new(),
         }
@@ -135,24 +150,23 @@ impl Value {
 }
 
 /// One indicator row, in the order of `tables::COLUMNS`.
-fn indicator_row(
-    plan: &Plan,
-    table: &DisclosedTable,
-    r: &crate::disclosure::PublishedRow,
-) -> Vec<Value> {
-    let l = super::tables::labels(plan, table, r);
+fn indicator_row<'a>(
+    labeller: &'a Labeller,
+    r: &'a crate::disclosure::PublishedRow,
+) -> Vec<Value<'a>> {
+    let l = labeller.labels(r);
     vec![
-        text(l.id),
-        text(l.name),
-        text(l.code),
-        text(l.area),
-        text(l.area_type),
-        text(l.parent),
-        text(l.sex),
-        text(l.age),
-        text(l.category_type),
-        text(l.category),
-        text(l.period),
+        plain(l.id),
+        plain(l.name),
+        plain(l.code),
+        plain(l.area),
+        plain(l.area_type),
+        plain(l.parent),
+        plain(l.sex),
+        plain(l.age),
+        plain(l.category_type),
+        plain(l.category),
+        plain(l.period),
         Value::Number(l.sortable as f64),
         cell(r.value),
         limit(r.value, r.ci95, true),
@@ -162,19 +176,19 @@ fn indicator_row(
         cell(r.count),
         cell(r.denominator),
         text(&r.note),
-        text(r.trend.label()),
-        text(r.vs_total.label()),
-        text(r.vs_region.label()),
-        text(l.group),
+        plain(r.trend.label()),
+        plain(r.vs_total.label()),
+        plain(r.vs_region.label()),
+        plain(l.group),
     ]
 }
 
 /// One equality-gap row, in the order of `tables::GAP_COLUMNS`.
-pub fn gap_row(plan: &Plan, table: &DisclosedTable, g: &Gap) -> Vec<Value> {
+pub fn gap_row<'a>(plan: &'a Plan, table: &'a DisclosedTable, g: &'a Gap) -> Vec<Value<'a>> {
     let area = &table.areas()[g.area];
     let suppressed = g.group_value == Cell::Suppressed || g.reference_value == Cell::Suppressed;
-    let blank = || Value::Text(if suppressed { "[c]" } else { "[x]" }.into());
-    let measure = |m: Option<crate::indicators::gaps::Measure>| -> Vec<Value> {
+    let blank = || plain(if suppressed { "[c]" } else { "[x]" });
+    let measure = |m: Option<crate::indicators::gaps::Measure>| -> Vec<Value<'a>> {
         match m {
             Some(m) => [m.value, m.ci95.0, m.ci95.1, m.ci998.0, m.ci998.1]
                 .map(Value::Number)
@@ -262,10 +276,10 @@ fn workbook_with<'a>(
             tables.push(Sheet {
                 name,
                 head: vec![
-                    vec![Value::Heading(title)],
+                    vec![heading(title)],
                     vec![text(format!("This worksheet contains one table. {}", ind.definition))],
                     vec![text("Shorthand: [c] suppressed to protect confidentiality, [x] not available, [z] not applicable. See the Notes sheet.")],
-                    COLUMNS.iter().map(|c| Value::Heading(c.to_string())).collect(),
+                    COLUMNS.iter().map(|c| heading(c.to_string())).collect(),
                 ],
                 body: Body::Indicator {
                     indicator: ii,
@@ -278,9 +292,9 @@ fn workbook_with<'a>(
     tables.push(Sheet {
         name: sheet_name(plan.indicators.len() + 1, "equality_gaps"),
         head: vec![
-            vec![Value::Heading(format!("Table {}: Equality gaps", plan.indicators.len() + 1))],
+            vec![heading(format!("Table {}: Equality gaps", plan.indicators.len() + 1))],
             vec![text("This worksheet contains one table: each population group against each reference group, from published counts.")],
-            super::tables::GAP_COLUMNS.iter().map(|c| Value::Heading(c.to_string())).collect(),
+            super::tables::GAP_COLUMNS.iter().map(|c| heading(c.to_string())).collect(),
         ],
         body: Body::Gaps,
     });
@@ -288,7 +302,7 @@ fn workbook_with<'a>(
     let cover = Sheet::fixed(
         "Cover",
         vec![
-            vec![Value::Heading(plan.title.clone())],
+            vec![heading(plan.title.clone())],
             vec![text("This workbook holds the published indicators of a Joint Strategic Needs Assessment chapter on refugees and asylum seekers, one table per worksheet.")],
             vec![text(format!("Periods covered: {}.", periods.join(", ")))],
             vec![text(format!(
@@ -299,14 +313,11 @@ fn workbook_with<'a>(
         ],
     );
     let mut contents = vec![
-        vec![Value::Heading("Contents".into())],
+        vec![heading("Contents")],
         vec![text(
             "This worksheet contains one table listing the worksheets of this workbook.",
         )],
-        vec![
-            Value::Heading("Sheet name".into()),
-            Value::Heading("Table title".into()),
-        ],
+        vec![heading("Sheet name"), heading("Table title")],
         vec![
             text("Notes"),
             text("Notes and shorthand used in the tables"),
@@ -314,17 +325,17 @@ fn workbook_with<'a>(
     ];
     for t in &tables {
         let title = match &t.head[0][0] {
-            Value::Heading(h) => h.clone(),
+            Value::Heading(h) => h.to_string(),
             _ => String::new(),
         };
-        contents.push(vec![text(&t.name), text(title)]);
+        contents.push(vec![text(t.name.clone()), text(title)]);
     }
     let notes = Sheet::fixed(
         "Notes",
         vec![
-            vec![Value::Heading("Notes".into())],
+            vec![heading("Notes")],
             vec![text("This worksheet contains one table of notes.")],
-            vec![Value::Heading("Note number".into()), Value::Heading("Note text".into())],
+            vec![heading("Note number"), heading("Note text")],
             vec![text("1"), text("[c] means the figure is suppressed to protect confidentiality: a count from 1 to the threshold, or a value calculated from one.")],
             vec![text("2"), text("[x] means the figure is not available. [z] means it is not applicable (for example the denominator of a median).")],
             vec![text("3"), text("Proportions use Wilson score intervals, rates exact Poisson or Byar's intervals, medians distribution-free intervals. Equality gaps use Newcombe's interval for the difference.")],
@@ -336,6 +347,7 @@ fn workbook_with<'a>(
     Workbook {
         plan,
         table,
+        labeller: Labeller::new(plan, table),
         gaps,
         sheets,
     }
@@ -438,10 +450,11 @@ fn push_number(out: &mut String, n: f64) {
 
 /// The cell as it is written: a number that is not finite has no spreadsheet form and is
 /// shown as not available.
-fn written(v: &Value) -> std::borrow::Cow<'_, Value> {
+fn written<'v, 'a>(v: &'v Value<'a>) -> &'v Value<'a> {
+    const NOT_AVAILABLE: Value<'static> = Value::Text(Cow::Borrowed("[x]"));
     match v {
-        Value::Number(n) if !n.is_finite() => std::borrow::Cow::Owned(Value::Text("[x]".into())),
-        v => std::borrow::Cow::Borrowed(v),
+        Value::Number(n) if !n.is_finite() => &NOT_AVAILABLE,
+        v => v,
     }
 }
 
@@ -583,7 +596,7 @@ pub fn xlsx(book: &Workbook) -> Result<Vec<u8>> {
             let mut skipped = false;
             for (c, v) in row.iter().enumerate() {
                 let v = written(v);
-                if *v == Value::Empty {
+                if v == &Value::Empty {
                     skipped = true;
                     continue;
                 }
@@ -594,7 +607,7 @@ pub fn xlsx(book: &Workbook) -> Result<Vec<u8>> {
                     let _ = write!(buf, "{r}\"");
                     skipped = false;
                 }
-                match &*v {
+                match v {
                     Value::Text(t) => {
                         let _ = write!(buf, r#" t="s"><v>{}</v></c>"#, strings.id(t));
                     }
@@ -684,7 +697,7 @@ pub fn ods(book: &Workbook) -> Result<Vec<u8>> {
         book.each_row(sheet, &mut |row| {
             buf.push_str("<table:table-row>");
             for v in row {
-                match &*written(v) {
+                match written(v) {
                     Value::Text(t) => {
                         buf.push_str(r#"<table:table-cell office:value-type="string"><text:p>"#);
                         escape_into(&mut buf, t);

@@ -61,65 +61,119 @@ fn limit_text(value: Cell, ci: Option<(f64, f64)>, lower: bool) -> String {
 }
 
 /// Text fields of one row, shared by the CSV, Parquet and spreadsheet writers.
-pub struct Labels {
-    pub id: String,
-    pub name: String,
-    pub code: String,
-    pub area: String,
+pub struct Labels<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub code: &'a str,
+    pub area: &'a str,
     pub area_type: &'static str,
-    pub parent: String,
-    pub sex: String,
-    pub age: String,
-    pub category_type: String,
-    pub category: String,
-    pub period: String,
+    pub parent: &'a str,
+    pub sex: &'a str,
+    pub age: &'a str,
+    pub category_type: &'a str,
+    pub category: &'a str,
+    pub period: &'a str,
     pub sortable: i64,
     /// The population group's label (also in `Category` unless a breakdown uses it).
-    pub group: String,
+    pub group: &'a str,
 }
 
-/// A row's labels. A breakdown category goes in `Sex`, `Age` or `CategoryType`/`Category`, as
-/// the breakdown says; otherwise `Category` holds the population group.
-pub fn labels(plan: &Plan, table: &DisclosedTable, r: &PublishedRow) -> Labels {
-    use crate::pipeline::spec::BreakdownColumn;
-    let ind = &plan.indicators[r.indicator];
-    let area = &table.areas()[r.area];
-    let group = r
-        .group
-        .map(|g| neutralise(&plan.groups[g].label))
-        .unwrap_or_default();
-    let (mut category_type, mut category) = match r.group {
-        Some(_) => ("Population group".to_string(), group.clone()),
-        None => (String::new(), String::new()),
-    };
-    let (mut sex, mut age) = ("Persons".to_string(), "All ages".to_string());
-    if let Some((b, c)) = r.slice {
-        let breakdown = &plan.breakdowns[b];
-        let label = neutralise(&breakdown.categories[c]);
-        match breakdown.column {
-            BreakdownColumn::Sex => sex = label,
-            BreakdownColumn::Age => age = label,
-            BreakdownColumn::Category => {
-                category_type = neutralise(&breakdown.label);
-                category = label;
-            }
+/// Every label a row can carry, made once: rows borrow theirs instead of building strings.
+/// Text that came from input files or the pipeline is neutralised so that it cannot start a
+/// spreadsheet formula.
+pub struct Labeller<'a> {
+    plan: &'a Plan,
+    table: &'a DisclosedTable,
+    /// Id and name of each indicator.
+    indicators: Vec<(String, String)>,
+    /// Code, name and parent code of each area.
+    areas: Vec<[String; 3]>,
+    groups: Vec<String>,
+    /// Label and category labels of each breakdown.
+    breakdowns: Vec<(String, Vec<String>)>,
+    /// Label and sortable key of each period, by period key.
+    periods: std::collections::HashMap<i32, (String, i64)>,
+}
+
+impl<'a> Labeller<'a> {
+    pub fn new(plan: &'a Plan, table: &'a DisclosedTable) -> Labeller<'a> {
+        let n = |s: &str| neutralise(s);
+        Labeller {
+            plan,
+            table,
+            indicators: plan
+                .indicators
+                .iter()
+                .map(|i| (n(&i.id), n(&i.name)))
+                .collect(),
+            areas: table
+                .areas()
+                .iter()
+                .map(|a| [n(&a.code), n(&a.name), n(&a.parent_code)])
+                .collect(),
+            groups: plan.groups.iter().map(|g| n(&g.label)).collect(),
+            breakdowns: plan
+                .breakdowns
+                .iter()
+                .map(|b| (n(&b.label), b.categories.iter().map(|c| n(c)).collect()))
+                .collect(),
+            periods: table
+                .periods()
+                .iter()
+                .chain(table.rows().iter().map(|r| &r.period))
+                .map(|&p| {
+                    (
+                        p,
+                        (
+                            period::label(plan.period, p),
+                            period::sortable(plan.period, p),
+                        ),
+                    )
+                })
+                .collect(),
         }
     }
-    // Text that came from input files or the pipeline cannot start a spreadsheet formula.
-    Labels {
-        id: neutralise(&ind.id),
-        name: neutralise(&ind.name),
-        code: neutralise(&area.code),
-        area: neutralise(&area.name),
-        area_type: area.area_type(),
-        parent: neutralise(&area.parent_code),
-        sex,
-        age,
-        category_type,
-        category,
-        period: period::label(plan.period, r.period),
-        sortable: period::sortable(plan.period, r.period),
-        group,
+
+    /// A row's labels. A breakdown category goes in `Sex`, `Age` or `CategoryType`/`Category`,
+    /// as the breakdown says; otherwise `Category` holds the population group.
+    pub fn labels(&self, r: &PublishedRow) -> Labels<'_> {
+        use crate::pipeline::spec::BreakdownColumn;
+        let (id, name) = &self.indicators[r.indicator];
+        let [code, area, parent] = &self.areas[r.area];
+        let group = r.group.map_or("", |g| self.groups[g].as_str());
+        let (mut category_type, mut category) = match r.group {
+            Some(_) => ("Population group", group),
+            None => ("", ""),
+        };
+        let (mut sex, mut age) = ("Persons", "All ages");
+        if let Some((b, c)) = r.slice {
+            let (label, categories) = &self.breakdowns[b];
+            let value = categories[c].as_str();
+            match self.plan.breakdowns[b].column {
+                BreakdownColumn::Sex => sex = value,
+                BreakdownColumn::Age => age = value,
+                BreakdownColumn::Category => {
+                    category_type = label;
+                    category = value;
+                }
+            }
+        }
+        let (period, sortable) = &self.periods[&r.period];
+        Labels {
+            id,
+            name,
+            code,
+            area,
+            area_type: self.table.areas()[r.area].area_type(),
+            parent,
+            sex,
+            age,
+            category_type,
+            category,
+            period,
+            sortable: *sortable,
+            group,
+        }
     }
 }
 
@@ -142,36 +196,38 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
     let mut header: Vec<&str> = mark.map(|_| "Restricted").into_iter().collect();
     header.extend(COLUMNS);
     w.write_record(&header).map_err(err)?;
+    let labeller = Labeller::new(plan, table);
     for r in table.rows() {
-        let l = labels(plan, table, r);
-        let mut record: Vec<String> = mark.map(str::to_string).into_iter().collect();
+        let l = labeller.labels(r);
+        let mut record: Vec<std::borrow::Cow<str>> = mark.map(Into::into).into_iter().collect();
         record.extend([
-            l.id,
-            l.name,
-            l.code,
-            l.area,
-            l.area_type.to_string(),
-            l.parent,
-            l.sex,
-            l.age,
-            l.category_type,
-            l.category,
-            l.period,
-            l.sortable.to_string(),
-            cell_text(r.value),
-            limit_text(r.value, r.ci95, true),
-            limit_text(r.value, r.ci95, false),
-            limit_text(r.value, r.ci998, true),
-            limit_text(r.value, r.ci998, false),
-            cell_text(r.count),
-            cell_text(r.denominator),
-            r.note.clone(),
+            l.id.into(),
+            l.name.into(),
+            l.code.into(),
+            l.area.into(),
+            l.area_type.into(),
+            l.parent.into(),
+            l.sex.into(),
+            l.age.into(),
+            l.category_type.into(),
+            l.category.into(),
+            l.period.into(),
+            l.sortable.to_string().into(),
+            cell_text(r.value).into(),
+            limit_text(r.value, r.ci95, true).into(),
+            limit_text(r.value, r.ci95, false).into(),
+            limit_text(r.value, r.ci998, true).into(),
+            limit_text(r.value, r.ci998, false).into(),
+            cell_text(r.count).into(),
+            cell_text(r.denominator).into(),
+            r.note.as_str().into(),
             r.trend.label().into(),
             r.vs_total.label().into(),
             r.vs_region.label().into(),
-            l.group,
+            l.group.into(),
         ]);
-        w.write_record(&record).map_err(err)?;
+        w.write_record(record.iter().map(|f| f.as_bytes()))
+            .map_err(err)?;
     }
     w.into_inner()
         .map_err(|e| crate::error::Error::Internal(e.to_string()))
@@ -180,10 +236,12 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
 /// The indicator table as a typed frame (suppressed and missing numbers are null).
 pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame> {
     let rows = table.rows();
-    let ls: Vec<Labels> = rows.iter().map(|r| labels(plan, table, r)).collect();
-    let text = |name: &str, f: &dyn Fn(usize) -> String| {
-        Column::new(name.into(), (0..rows.len()).map(f).collect::<Vec<String>>())
-    };
+    let labeller = Labeller::new(plan, table);
+    let ls: Vec<Labels> = rows.iter().map(|r| labeller.labels(r)).collect();
+    fn text<'b>(name: &str, n: usize, f: &dyn Fn(usize) -> &'b str) -> Column {
+        Column::new(name.into(), (0..n).map(f).collect::<Vec<&str>>())
+    }
+    let n = rows.len();
     let num = |name: &str, f: &dyn Fn(&PublishedRow) -> Option<f64>| {
         Column::new(
             name.into(),
@@ -196,17 +254,17 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
             .map(|(lo, hi)| if lower { lo } else { hi })
     };
     let columns = vec![
-        text("IndicatorID", &|i| ls[i].id.clone()),
-        text("IndicatorName", &|i| ls[i].name.clone()),
-        text("AreaCode", &|i| ls[i].code.clone()),
-        text("AreaName", &|i| ls[i].area.clone()),
-        text("AreaType", &|i| ls[i].area_type.to_string()),
-        text("ParentCode", &|i| ls[i].parent.clone()),
-        text("Sex", &|i| ls[i].sex.clone()),
-        text("Age", &|i| ls[i].age.clone()),
-        text("CategoryType", &|i| ls[i].category_type.clone()),
-        text("Category", &|i| ls[i].category.clone()),
-        text("Timeperiod", &|i| ls[i].period.clone()),
+        text("IndicatorID", n, &|i| ls[i].id),
+        text("IndicatorName", n, &|i| ls[i].name),
+        text("AreaCode", n, &|i| ls[i].code),
+        text("AreaName", n, &|i| ls[i].area),
+        text("AreaType", n, &|i| ls[i].area_type),
+        text("ParentCode", n, &|i| ls[i].parent),
+        text("Sex", n, &|i| ls[i].sex),
+        text("Age", n, &|i| ls[i].age),
+        text("CategoryType", n, &|i| ls[i].category_type),
+        text("Category", n, &|i| ls[i].category),
+        text("Timeperiod", n, &|i| ls[i].period),
         Column::new(
             "TimeperiodSortable".into(),
             ls.iter().map(|l| l.sortable).collect::<Vec<i64>>(),
@@ -218,15 +276,15 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
         num("UpperCI99.8limit", &|r| lim(r.ci998, r.value, false)),
         num("Count", &|r| r.count.value()),
         num("Denominator", &|r| r.denominator.value()),
-        text("Valuenote", &|i| rows[i].note.clone()),
-        text("RecentTrend", &|i| rows[i].trend.label().into()),
-        text("ComparedtoEnglandvalueorpercentiles", &|i| {
-            rows[i].vs_total.label().into()
+        text("Valuenote", n, &|i| &rows[i].note),
+        text("RecentTrend", n, &|i| rows[i].trend.label()),
+        text("ComparedtoEnglandvalueorpercentiles", n, &|i| {
+            rows[i].vs_total.label()
         }),
-        text("ComparedtoRegionvalueorpercentiles", &|i| {
-            rows[i].vs_region.label().into()
+        text("ComparedtoRegionvalueorpercentiles", n, &|i| {
+            rows[i].vs_region.label()
         }),
-        text("PopulationGroup", &|i| ls[i].group.clone()),
+        text("PopulationGroup", n, &|i| ls[i].group),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }

@@ -53,6 +53,23 @@ fn median_interval_uses_binomial_order_statistics() {
 }
 
 #[test]
+fn median_interval_ranks_match_a_scan_of_every_rank() {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    for confidence in [0.95, 0.998] {
+        for n in 1..=400usize {
+            let b = Binomial::new(0.5, n as u64).unwrap();
+            let k = (0..n / 2)
+                .find(|&k| b.cdf(k as u64) > (1.0 - confidence) / 2.0)
+                .unwrap_or(n / 2);
+            let values: Vec<f64> = (1..=n).map(|v| v as f64).collect();
+            let m = median(&values, confidence).unwrap();
+            let expected = (k > 0).then(|| (k as f64, (n - k + 1) as f64));
+            assert_eq!(m.interval, expected, "n = {n}, {confidence}");
+        }
+    }
+}
+
+#[test]
 fn trend_test_matches_a_hand_calculation() {
     // x = 10..50 of 100 each: p = 0.3, numerator 100, spread 1000, chi² = 100² / (0.21 × 1000).
     let points: Vec<(f64, f64)> = [10.0, 20.0, 30.0, 40.0, 50.0]
