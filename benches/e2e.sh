@@ -3,7 +3,7 @@
 # generates the synthetic data, runs `jsna run` on it, and runs an independent DuckDB
 # computation of the same record indicators on the same Parquet file (benches/duckdb_indicators.py).
 # Prints wall time and peak memory (/usr/bin/time -v) for each, jsna's stage timings from its
-# manifest, and the jsna / DuckDB time ratio. Needs the release binary and Python 3.11+:
+# manifest (with the peak memory after each), and the jsna / DuckDB time ratio. Needs the release binary and Python 3.11+:
 #   cargo build --release && bash benches/e2e.sh [RECORDS...]
 # DuckDB is installed with pip into a virtual environment under ~/.cache (once).
 set -euo pipefail
@@ -44,6 +44,7 @@ for n in "${SIZES[@]}"; do
 import json, sys
 m = json.load(open(sys.argv[1]))
 print('  stages (s): ' + ', '.join(f'{k} {v:.2f}' for k, v in m['not_reproducible']['stage_seconds'].items()))
+print('  peak memory after each stage (MiB): ' + ', '.join(f'{k} {v}' for k, v in m['not_reproducible'].get('peak_memory_mib_after_stage', {}).items()))
 " "$dir/report/manifest.json"
   measure "duckdb (record indicators only)" "$VENV/bin/python" benches/duckdb_indicators.py "$dir/pipeline.toml" "$dir/duckdb.parquet"
   sed 's/^/  /' "$WORK/out.txt"

@@ -100,6 +100,7 @@ pub struct Counts {
 /// The validated inputs the engine works from.
 pub struct Inputs<'a> {
     pub areas: &'a [AreaInfo],
+    /// Record features, as made by [`features`].
     pub records: Option<&'a DataFrame>,
     pub population: &'a DataFrame,
     /// Published tables by source index in the plan.
@@ -155,16 +156,18 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     let records = match inputs.records {
         Some(r) => r,
         None => {
-            no_records = DataFrame::empty_with_schema(&crate::ingest::records::canonical_schema());
+            let empty = DataFrame::empty_with_schema(&crate::ingest::records::canonical_schema());
+            no_records = features(plan, empty, &[], &[])?;
             &no_records
         }
     };
-    let records = records
-        .clone()
-        .lazy()
-        .with_column(period::key_expr(plan.period, "referral_date").alias("__period"))
-        .collect()?;
-    let periods = period_keys(&records)?;
+    let periods = period_keys(records)?;
+    // Records carry the position of their area in the lookup; this is its place in `areas`.
+    let place_of: Vec<Option<usize>> = inputs
+        .areas
+        .iter()
+        .map(|a| area_index.get(a.code.as_str()).copied())
+        .collect();
 
     // Area-level cells, keyed (indicator, group, area, period) → (numerator, denominator).
     let mut cells: Cells = BTreeMap::new();
@@ -182,33 +185,32 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             }
         }
     }
-    for gi in 0..plan.groups.len() {
-        let members: Vec<usize> = plan
-            .indicators
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.groups.contains(&gi) && i.method == Method::Proportion)
-            .map(|(i, _)| i)
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        // The whole group, then each breakdown some member uses, by its category.
-        let mut passes: Vec<Option<usize>> = vec![None];
-        for &ii in &members {
-            for &b in &plan.indicators[ii].breakdowns {
-                if !passes.contains(&Some(b)) {
-                    passes.push(Some(b));
-                }
+    // One pass over the records for the whole groups, then one for each breakdown in use:
+    // every group's counts come from the same grouping.
+    let mut passes: Vec<Option<usize>> = vec![None];
+    for ind in plan
+        .indicators
+        .iter()
+        .filter(|i| i.method == Method::Proportion)
+    {
+        for &b in &ind.breakdowns {
+            if !passes.contains(&Some(b)) {
+                passes.push(Some(b));
             }
         }
-        for pass in passes {
-            let users: Vec<usize> = members
-                .iter()
-                .copied()
-                .filter(|&ii| pass.is_none_or(|b| plan.indicators[ii].breakdowns.contains(&b)))
-                .collect();
-            proportion_cells(plan, &records, gi, &users, pass, &area_index, &mut cells)?;
+    }
+    for pass in passes {
+        // (group, indicator) pairs counted in this pass.
+        let mut pairs = Vec::new();
+        for (ii, ind) in plan.indicators.iter().enumerate() {
+            let uses = pass.is_none_or(|b| ind.breakdowns.contains(&b));
+            if ind.method == Method::Proportion && uses {
+                pairs.extend(ind.groups.iter().map(|&g| (g, ii)));
+            }
+        }
+        pairs.sort_unstable();
+        if !pairs.is_empty() {
+            proportion_cells(records, &pairs, pass, &place_of, &mut cells)?;
         }
     }
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
@@ -224,7 +226,7 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     let mut rows = roll_up(&areas, cells);
     for (ii, ind) in plan.indicators.iter().enumerate() {
         if ind.method == Method::Median {
-            rows.extend(medians(plan, ii, &records, &areas, &area_index, &periods)?);
+            rows.extend(medians(plan, ii, records, &areas, &place_of, &periods)?);
         }
     }
     // Breakdown rows at one level only, so no two-way table (areas × categories with both
@@ -252,6 +254,98 @@ fn category_column(b: usize) -> String {
     format!("__cat{b}")
 }
 
+/// The column that is true for records in group `g`.
+fn group_column(g: usize) -> String {
+    format!("__g{g}")
+}
+
+/// The column that is true for records in indicator `ii`'s denominator.
+fn denominator_column(ii: usize) -> String {
+    format!("__d{ii}")
+}
+
+/// The column that is true for records in indicator `ii`'s numerator (and denominator); for a
+/// median, the value.
+fn numerator_column(ii: usize) -> String {
+    format!("__n{ii}")
+}
+
+/// Reduces validated records to what the indicators are computed from: the area (`__area`, its
+/// position in `area_codes`, the lookup's codes), the period,
+/// whether each record is in each group and in each indicator's numerator and denominator, its
+/// value for each median, its category of each breakdown in use, and the columns in `keep`.
+///
+/// Every condition is evaluated once per record, here, over the record columns as they were
+/// read. The result is a few bytes a record (the flags are bits), so records can be reduced a
+/// batch at a time as they are read and the record columns let go.
+pub fn features(
+    plan: &Plan,
+    records: DataFrame,
+    keep: &[&str],
+    area_codes: &[String],
+) -> Result<DataFrame> {
+    let mut exprs = vec![
+        col("__area"),
+        period::key_expr(plan.period, "referral_date").alias("__period"),
+    ];
+    exprs.extend(keep.iter().map(|&k| col(k)));
+    for (gi, g) in plan.groups.iter().enumerate() {
+        exprs.push(
+            g.filter
+                .clone()
+                .fill_null(lit(false))
+                .alias(group_column(gi)),
+        );
+    }
+    let mut used = Vec::new();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        let den = ind.denominator.clone().fill_null(lit(false));
+        match ind.method {
+            Method::Proportion => {
+                let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
+                exprs.push(num.alias(numerator_column(ii)));
+            }
+            Method::Median => {
+                let value = ind.numerator.clone().cast(DataType::Float64);
+                exprs.push(value.alias(numerator_column(ii)));
+            }
+            _ => continue,
+        }
+        exprs.push(den.alias(denominator_column(ii)));
+        for &b in &ind.breakdowns {
+            if !used.contains(&b) {
+                used.push(b);
+            }
+        }
+    }
+    for b in used {
+        exprs.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
+    }
+    // Common-subexpression elimination is off: in polars 0.55 it turns a condition that is a
+    // constant (a group `filter = "TRUE"`) into a one-row column that the select then rejects.
+    let lookup = DataFrame::new(
+        area_codes.len(),
+        vec![
+            Column::new("area_code".into(), area_codes),
+            Column::new(
+                "__area".into(),
+                (0..area_codes.len() as u32).collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    let lf = records.lazy().join(
+        lookup.lazy(),
+        [col("area_code")],
+        [col("area_code")],
+        JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        },
+    );
+    let flags = lf.get_current_optimizations() & !OptFlags::COMM_SUBEXPR_ELIM;
+    Ok(lf.with_optimizations(flags).select(exprs).collect()?)
+}
+
 /// Each row's slice in a frame grouped by breakdown `pass` (by its category column), or `None`
 /// for every row when there is no breakdown.
 fn slices_of(grouped: &DataFrame, pass: Option<usize>) -> Result<impl Fn(usize) -> Slice> {
@@ -276,56 +370,79 @@ fn slices(plan: &Plan, ii: usize) -> Vec<Slice> {
     out
 }
 
-/// Counts of proportion indicators `members` for group `gi` by area and period, and by the
-/// category of breakdown `pass` when there is one.
+/// Counts of proportion indicators for each (group, indicator) in `pairs` by area and period,
+/// and by the category of breakdown `pass` when there is one.
+///
+/// Records are grouped by area, period, category and which groups they are in (few distinct
+/// combinations, since most records are in few groups), with each indicator's counts summed
+/// once; each group's counts are then the sums over the combinations it is part of.
 fn proportion_cells(
-    plan: &Plan,
     records: &DataFrame,
-    gi: usize,
-    members: &[usize],
+    pairs: &[(usize, usize)],
     pass: Option<usize>,
-    area_index: &BTreeMap<&str, usize>,
+    place_of: &[Option<usize>],
     cells: &mut Cells,
 ) -> Result<()> {
-    let mut aggs = Vec::new();
-    for &ii in members {
-        let ind = &plan.indicators[ii];
-        let den = ind.denominator.clone().fill_null(lit(false));
-        let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
-        aggs.push(num.cast(DataType::Int64).sum().alias(format!("n{ii}")));
-        aggs.push(den.cast(DataType::Int64).sum().alias(format!("d{ii}")));
-    }
-    let mut keys = vec![col("area_code"), col("__period")];
+    let mut groups: Vec<usize> = pairs.iter().map(|&(g, _)| g).collect();
+    let mut indicators: Vec<usize> = pairs.iter().map(|&(_, ii)| ii).collect();
+    groups.dedup();
+    indicators.sort_unstable();
+    indicators.dedup();
+    let mut keys = vec![col("__area"), col("__period")];
     if let Some(b) = pass {
-        keys.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
+        keys.push(col(category_column(b)));
+    }
+    keys.extend(groups.iter().map(|&g| col(group_column(g))));
+    let mut aggs = Vec::new();
+    for &ii in &indicators {
+        let count = |c: String| col(c.as_str()).cast(DataType::UInt32).sum().alias(c);
+        aggs.push(count(numerator_column(ii)));
+        aggs.push(count(denominator_column(ii)));
     }
     let grouped = records
         .clone()
         .lazy()
-        .filter(plan.groups[gi].filter.clone().fill_null(lit(false)))
+        .filter(any_horizontal(
+            groups
+                .iter()
+                .map(|&g| col(group_column(g)))
+                .collect::<Vec<_>>(),
+        )?)
         .group_by(keys)
         .agg(aggs)
         .collect()?;
-    let codes = grouped.column("area_code")?.str()?.clone();
+    let lookup = grouped.column("__area")?.u32()?.clone();
     let periods = grouped.column("__period")?.i32()?.clone();
     let slice_at = slices_of(&grouped, pass)?;
-    for &ii in members {
-        let n = grouped
-            .column(&format!("n{ii}"))?
-            .cast(&DataType::Float64)?;
-        let d = grouped
-            .column(&format!("d{ii}"))?
-            .cast(&DataType::Float64)?;
-        let (n, d) = (n.f64()?, d.f64()?);
-        for r in 0..grouped.height() {
-            let (Some(code), Some(p)) = (codes.get(r), periods.get(r)) else {
+    let members = groups
+        .iter()
+        .map(|&g| Ok((g, grouped.column(&group_column(g))?.bool()?.clone())))
+        .collect::<Result<Vec<_>>>()?;
+    let counts = |c: String| -> Result<Vec<f64>> {
+        let s = grouped.column(&c)?.cast(&DataType::Float64)?;
+        Ok(s.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
+    };
+    for &ii in &indicators {
+        let (n, d) = (
+            counts(numerator_column(ii))?,
+            counts(denominator_column(ii))?,
+        );
+        for (g, member) in &members {
+            if pairs.binary_search(&(*g, ii)).is_err() {
                 continue;
-            };
-            if let Some(&a) = area_index.get(code) {
-                cells.insert(
-                    (ii, Some(gi), slice_at(r), a, p),
-                    (n.get(r).unwrap_or(0.0), Some(d.get(r).unwrap_or(0.0))),
-                );
+            }
+            for r in 0..grouped.height() {
+                let (Some(l), Some(p), Some(true)) = (lookup.get(r), periods.get(r), member.get(r))
+                else {
+                    continue;
+                };
+                if let Some(a) = place_of.get(l as usize).copied().flatten() {
+                    let cell = cells
+                        .entry((ii, Some(*g), slice_at(r), a, p))
+                        .or_insert((0.0, Some(0.0)));
+                    cell.0 += n[r];
+                    cell.1 = Some(cell.1.unwrap_or(0.0) + d[r]);
+                }
             }
         }
     }
@@ -338,51 +455,54 @@ fn medians(
     ii: usize,
     records: &DataFrame,
     areas: &[OutArea],
-    area_index: &BTreeMap<&str, usize>,
+    place_of: &[Option<usize>],
     periods: &[i32],
 ) -> Result<Vec<CountRow>> {
     let ind = &plan.indicators[ii];
-    // Every area code with its region's and the total's positions in `areas`.
-    let codes: Vec<&str> = area_index.keys().copied().collect();
-    let regions: Vec<u32> = area_index
-        .values()
-        .map(|&a| areas[a].region.unwrap_or(0) as u32)
-        .collect();
-    let places: Vec<u32> = area_index.values().map(|&a| a as u32).collect();
+    // Every area of the pipeline (by lookup position) with its own, its region's and the
+    // total's positions in `areas`.
+    let (mut lookup, mut places, mut regions) = (Vec::new(), Vec::new(), Vec::new());
+    for (l, a) in place_of.iter().enumerate() {
+        if let Some(a) = *a {
+            lookup.push(l as u32);
+            places.push(a as u32);
+            regions.push(areas[a].region.unwrap_or(0) as u32);
+        }
+    }
     let map = DataFrame::new(
-        codes.len(),
+        lookup.len(),
         vec![
-            Column::new("area_code".into(), codes),
-            Column::new("__area".into(), places),
+            Column::new("__area".into(), lookup),
+            Column::new("__place".into(), places),
             Column::new("__region".into(), regions),
         ],
     )?;
     let mut rows = Vec::new();
     for &g in &ind.groups {
         let mut select = vec![
-            col("area_code"),
+            col("__area"),
             col("__period"),
-            ind.numerator.clone().cast(DataType::Float64).alias("__v"),
+            col(numerator_column(ii)).alias("__v"),
         ];
         for &b in &ind.breakdowns {
-            select.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
+            select.push(col(category_column(b)));
         }
+        // Values are counted first (area, period, category, value → how many), so each
+        // level's medians come from a small frame instead of every record again.
+        let mut keys = vec![col("__area"), col("__period"), col("__v")];
+        keys.extend(ind.breakdowns.iter().map(|&b| col(category_column(b))));
         let values = records
             .clone()
             .lazy()
-            .filter(
-                plan.groups[g]
-                    .filter
-                    .clone()
-                    .fill_null(lit(false))
-                    .and(ind.denominator.clone().fill_null(lit(false))),
-            )
+            .filter(col(group_column(g)).and(col(denominator_column(ii))))
             .select(select)
             .filter(col("__v").is_not_null())
+            .group_by(keys)
+            .agg([len().alias("__n")])
             .join(
                 map.clone().lazy(),
-                [col("area_code")],
-                [col("area_code")],
+                [col("__area")],
+                [col("__area")],
                 JoinArgs::new(JoinType::Inner),
             )
             .with_column(lit(0i64).cast(DataType::UInt32).alias("__total"))
@@ -392,8 +512,8 @@ fn medians(
         for pass in passes {
             // Breakdown categories only at the level they are published at.
             let levels = match pass {
-                None => &["__area", "__region", "__total"][..],
-                Some(_) if breakdown_level(plan) == Level::Area => &["__area"][..],
+                None => &["__place", "__region", "__total"][..],
+                Some(_) if breakdown_level(plan) == Level::Area => &["__place"][..],
                 Some(_) => &["__total"][..],
             };
             for &level in levels {
@@ -401,27 +521,41 @@ fn medians(
                 if let Some(b) = pass {
                     keys.push(col(category_column(b)));
                 }
+                let by_value = || vec![col("__v")];
                 let grouped = values
                     .clone()
                     .lazy()
                     .group_by(keys)
-                    .agg([col("__v").sort(Default::default())])
+                    .agg([
+                        col("__v").sort_by(by_value(), Default::default()),
+                        col("__n").sort_by(by_value(), Default::default()),
+                    ])
                     .collect()?;
-                let (places, keys, lists) = (
+                let (places, keys, lists, counts) = (
                     grouped.column(level)?.u32()?,
                     grouped.column("__period")?.i32()?,
                     grouped.column("__v")?.list()?,
+                    grouped.column("__n")?.list()?,
                 );
                 let slice_at = slices_of(&grouped, pass)?;
                 for r in 0..grouped.height() {
-                    if let (Some(a), Some(p), Some(s)) =
-                        (places.get(r), keys.get(r), lists.get_as_series(r))
-                    {
-                        found.insert(
-                            (slice_at(r), a as usize, p),
-                            s.f64()?.iter().flatten().collect(),
-                        );
+                    let (Some(a), Some(p), Some(v), Some(n)) = (
+                        places.get(r),
+                        keys.get(r),
+                        lists.get_as_series(r),
+                        counts.get_as_series(r),
+                    ) else {
+                        continue;
+                    };
+                    // Each value as many times as it was counted, in order.
+                    let n = n.cast(&DataType::UInt64)?;
+                    let mut sorted = Vec::new();
+                    for (v, n) in v.f64()?.iter().zip(n.u64()?.iter()) {
+                        if let (Some(v), Some(n)) = (v, n) {
+                            sorted.extend(std::iter::repeat_n(v, n as usize));
+                        }
                     }
+                    found.insert((slice_at(r), a as usize, p), sorted);
                 }
             }
         }

@@ -94,8 +94,11 @@ pub struct Rule<'a> {
 
 /// Hashes a file and returns (bytes, sha256).
 pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok((bytes.len() as u64, hex(&Sha256::digest(&bytes))))
+    // Streamed, so a national extract is never held in memory just to be hashed.
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok((bytes, hex(&hasher.finalize())))
 }
 
 fn polars_data_error(path: &Path, e: PolarsError) -> Error {
@@ -140,30 +143,8 @@ pub fn read_sheet_table(
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let pl_path = PlRefPath::try_from_path(path).map_err(|e| polars_data_error(path, e))?;
-    let row_index = Some(RowIndex {
-        name: ROW.into(),
-        offset: 2,
-    });
     let lf = match ext.as_str() {
-        "parquet" | "pq" => {
-            let args = ScanArgsParquet {
-                row_index,
-                ..Default::default()
-            };
-            let lf =
-                LazyFrame::scan_parquet(pl_path, args).map_err(|e| polars_data_error(path, e))?;
-            let schema = lf
-                .clone()
-                .collect_schema()
-                .map_err(|e| polars_data_error(path, e))?;
-            let casts: Vec<Expr> = schema
-                .iter_names()
-                .filter(|n| n.as_str() != ROW)
-                .map(|n| col(n.clone()).cast(DataType::String))
-                .collect();
-            lf.with_columns(casts)
-        }
+        ext if PARQUET.contains(&ext) => scan_parquet_text(path)?,
         ext if spreadsheet::EXTENSIONS.contains(&ext) => {
             let (csv, note) = spreadsheet::to_csv(path, sheet)?;
             let table = read_text_table(&csv, renames);
@@ -235,6 +216,62 @@ pub fn read_sheet_table(
         unreadable: Vec::new(),
         notes: Vec::new(),
     })
+}
+
+/// File extensions read as Parquet.
+pub const PARQUET: [&str; 2] = ["parquet", "pq"];
+
+/// Whether `path` is read as Parquet (and so can be read a batch of rows at a time).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PARQUET.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A Parquet file as a lazy table of text columns with the line-number column (data rows
+/// numbered from 2, as if the file were a CSV with a header).
+pub fn scan_parquet_text(path: &Path) -> Result<LazyFrame> {
+    let pl_path = PlRefPath::try_from_path(path).map_err(|e| polars_data_error(path, e))?;
+    let args = ScanArgsParquet {
+        row_index: Some(RowIndex {
+            name: ROW.into(),
+            offset: 2,
+        }),
+        ..Default::default()
+    };
+    let lf = LazyFrame::scan_parquet(pl_path, args).map_err(|e| polars_data_error(path, e))?;
+    let schema = lf
+        .clone()
+        .collect_schema()
+        .map_err(|e| polars_data_error(path, e))?;
+    let casts: Vec<Expr> = schema
+        .iter_names()
+        .filter(|n| n.as_str() != ROW)
+        .map(|n| col(n.clone()).cast(DataType::String))
+        .collect();
+    Ok(lf.with_columns(casts))
+}
+
+/// Rows `offset..offset + len` of a Parquet file, read as [`scan_parquet_text`] reads them, with
+/// the header tidied and renames applied. Also returns the file's row count.
+pub fn read_parquet_batch(
+    path: &Path,
+    renames: &[(String, String)],
+    offset: usize,
+    count: usize,
+) -> Result<(DataFrame, usize)> {
+    let lf = scan_parquet_text(path)?;
+    let rows = lf
+        .clone()
+        .select([len().alias("n")])
+        .collect()
+        .and_then(|df| Ok(df.column("n")?.get(0)?.extract::<usize>().unwrap_or(0)))
+        .map_err(|e| polars_data_error(path, e))?;
+    let df = lf
+        .slice(offset as i64, count as IdxSize)
+        .collect()
+        .map_err(|e| polars_data_error(path, e))?;
+    Ok((tidy_names(df, path, renames)?, rows))
 }
 
 /// Strips byte-order marks and spaces from the header and applies the renames.

@@ -131,14 +131,114 @@ fn required() -> Vec<&'static str> {
         .collect()
 }
 
-/// Reads and validates a records file. `area_codes` are the codes of the area lookup.
-pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
-    let Opened {
-        frame: raw,
+/// Records read from a Parquet file at a time: enough to keep both cores busy, few enough that
+/// a batch's text columns stay small beside the reduced records. `JSNA_BATCH_ROWS` overrides it.
+pub const BATCH_ROWS: usize = 1 << 19;
+
+/// The batch size: `JSNA_BATCH_ROWS` if set, else [`BATCH_ROWS`].
+fn batch_rows() -> Result<usize> {
+    match std::env::var("JSNA_BATCH_ROWS") {
+        Err(_) => Ok(BATCH_ROWS),
+        Ok(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                crate::error::Error::Usage(format!(
+                    "JSNA_BATCH_ROWS must be a whole number of records above 0, not \"{v}\""
+                ))
+            }),
+    }
+}
+
+/// Reads and validates a records file, and reduces the accepted records with `reduce`, which
+/// gets each batch and the columns it must keep (the line number and any column a data test
+/// reads). `area_codes` are the codes of the area lookup.
+///
+/// A Parquet file is read [`BATCH_ROWS`] records at a time, so the text of every record is never
+/// held at once; other files are read whole.
+pub fn load(
+    source: &Source,
+    area_codes: &[String],
+    reduce: &dyn Fn(DataFrame, &[&str]) -> Result<DataFrame>,
+) -> Result<Loaded> {
+    let mut keep: Vec<&str> = vec![super::ROW];
+    for t in &source.tests {
+        if !keep.contains(&t.column.as_str()) {
+            keep.push(t.column.as_str());
+        }
+    }
+    let mut frames = Vec::new();
+    let mut problems = Vec::new();
+    let (rows_read, read_notes) = if super::is_parquet(&source.path) {
+        let batch = batch_rows()?;
+        let (mut offset, mut rows_read) = (0, 0u64);
+        loop {
+            let (raw, total) =
+                super::read_parquet_batch(&source.path, &source.columns, offset, batch)?;
+            if offset == 0 {
+                super::require_columns(&raw, &source.path, &required())?;
+            }
+            let n = raw.height();
+            let (accepted, found) = check(source, raw, area_codes)?;
+            problems.extend(found);
+            frames.push(reduce(accepted, &keep)?);
+            offset += n;
+            rows_read += n as u64;
+            if n == 0 || offset >= total {
+                break;
+            }
+        }
+        (rows_read, Vec::new())
+    } else {
+        let Opened {
+            frame,
+            rows_read,
+            problems: unreadable,
+            notes,
+        } = open(source, &required())?;
+        let (accepted, found) = check(source, frame, area_codes)?;
+        problems.extend(unreadable);
+        problems.extend(found);
+        frames.push(reduce(accepted, &keep)?);
+        (rows_read, notes)
+    };
+    let mut frames = frames.into_iter();
+    let mut frame = frames
+        .next()
+        .ok_or_else(|| crate::error::Error::Internal("no batch of records was read".into()))?;
+    for f in frames {
+        frame.vstack_mut_owned(f)?;
+    }
+    frame.rechunk_mut_par();
+    problems.sort();
+    let (frame, failed, tests) = super::data_tests::run(
+        frame,
+        &source.tests,
+        area_codes,
+        &source.id,
+        &source.display_path,
+    )?;
+    problems.extend(failed);
+    problems.sort();
+    Ok(Loaded {
+        frame,
         rows_read,
-        problems: unreadable,
+        problems,
+        outside: Vec::new(),
         notes: read_notes,
-    } = open(source, &required())?;
+        tests,
+    })
+}
+
+/// Checks one batch of records read as text: returns the accepted records, typed and with the
+/// derived columns, and a problem for every failed check.
+fn check(
+    source: &Source,
+    raw: DataFrame,
+    area_codes: &[String],
+) -> Result<(DataFrame, Vec<super::Problem>)> {
     super::pii::guard(&raw, &source.path, &source.id, &source.allow_identifiers)?;
     let raw_names: Vec<String> = raw
         .get_column_names()
@@ -260,10 +360,8 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
     for c in flag_columns() {
         rules.push(code_rule(c, &["Y", "N"], "flag (Y or N)"));
     }
-    let (accepted, mut problems) =
+    let (accepted, problems) =
         apply_rules(typed.collect()?, &rules, &source.id, &source.display_path)?;
-    problems.extend(unreadable);
-    problems.sort();
 
     let frame = accepted
         .lazy()
@@ -287,23 +385,7 @@ pub fn load(source: &Source, area_codes: &[String]) -> Result<Loaded> {
         ])
         .drop(cols(["__referral", "__assessment", "__decision", "__age"]))
         .collect()?;
-    let (frame, failed, tests) = super::data_tests::run(
-        frame,
-        &source.tests,
-        area_codes,
-        &source.id,
-        &source.display_path,
-    )?;
-    problems.extend(failed);
-    problems.sort();
-    Ok(Loaded {
-        frame,
-        rows_read,
-        problems,
-        outside: Vec::new(),
-        notes: read_notes,
-        tests,
-    })
+    Ok((frame, problems))
 }
 
 fn code_rule(column: &'static str, allowed: &[&str], what: &str) -> Rule<'static> {

@@ -97,7 +97,8 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
     for (si, source) in plan.sources.iter().enumerate() {
         match source.kind {
             SourceKind::Records => {
-                let r = ingest::records::load(source, &codes)?;
+                let reduce = |batch, keep: &[&str]| indicators::features(plan, batch, keep, &codes);
+                let r = ingest::records::load(source, &codes, &reduce)?;
                 inputs.push(summary(source, "records", &r)?);
                 problems.extend(r.problems);
                 records = Some(r.frame);
@@ -150,12 +151,31 @@ pub fn failed_checks(inputs: &[InputSummary]) -> Vec<String> {
     shares.chain(tests).collect()
 }
 
+/// How long a stage took, and the process's peak memory when it ended.
+pub struct Lap {
+    pub stage: &'static str,
+    pub seconds: f64,
+    pub peak_mib: Option<u64>,
+}
+
+/// The process's peak resident memory so far in MiB (`VmHWM`), where the system reports it.
+pub fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 /// Runs the whole pipeline and publishes the report folder.
 pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
-    let mut timings: Vec<(&str, f64)> = Vec::new();
+    let mut timings: Vec<Lap> = Vec::new();
     let mut clock = Instant::now();
-    let mut lap = |name: &'static str, timings: &mut Vec<(&str, f64)>| {
-        timings.push((name, clock.elapsed().as_secs_f64()));
+    let mut lap = |name: &'static str, timings: &mut Vec<Lap>| {
+        timings.push(Lap {
+            stage: name,
+            seconds: clock.elapsed().as_secs_f64(),
+            peak_mib: peak_memory_mib(),
+        });
         clock = Instant::now();
     };
 
@@ -246,7 +266,7 @@ fn manifest(
     plan: &Plan,
     inputs: &[InputSummary],
     outputs: &[publish::OutputEntry],
-    timings: &[(&str, f64)],
+    timings: &[Lap],
 ) -> serde_json::Value {
     json!({
         "manifest_version": 1,
@@ -271,7 +291,8 @@ fn manifest(
         "not_reproducible": {
             "note": "This block alone changes between identical runs; it is not part of any output hash. Set SOURCE_DATE_EPOCH to fix generated_at.",
             "generated_at": publish::generated_at(),
-            "stage_seconds": timings.iter().map(|(k, v)| (k.to_string(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+            "stage_seconds": timings.iter().map(|l| (l.stage.to_string(), json!((l.seconds * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+            "peak_memory_mib_after_stage": timings.iter().filter_map(|l| Some((l.stage.to_string(), json!(l.peak_mib?)))).collect::<serde_json::Map<_, _>>(),
         },
     })
 }
