@@ -321,8 +321,6 @@ pub fn features(
     for b in used {
         exprs.push(plan.breakdowns[b].index.clone().alias(category_column(b)));
     }
-    // Common-subexpression elimination is off: in polars 0.55 it turns a condition that is a
-    // constant (a group `filter = "TRUE"`) into a one-row column that the select then rejects.
     let lookup = DataFrame::new(
         area_codes.len(),
         vec![
@@ -342,6 +340,8 @@ pub fn features(
             ..JoinArgs::new(JoinType::Left)
         },
     );
+    // Common-subexpression elimination is off: in polars 0.55 it turns a condition that is a
+    // constant (a group `filter = "TRUE"`) into a one-row column that the select then rejects.
     let flags = lf.get_current_optimizations() & !OptFlags::COMM_SUBEXPR_ELIM;
     Ok(lf.with_optimizations(flags).select(exprs).collect()?)
 }
@@ -370,7 +370,7 @@ fn slices(plan: &Plan, ii: usize) -> Vec<Slice> {
     out
 }
 
-/// Counts of proportion indicators for each (group, indicator) in `pairs` by area and period,
+/// Counts of proportion indicators for each (group, indicator) in `pairs` (sorted) by area and period,
 /// and by the category of breakdown `pass` when there is one.
 ///
 /// Records are grouped by area, period, category and which groups they are in (few distinct
@@ -479,24 +479,22 @@ fn medians(
     )?;
     let mut rows = Vec::new();
     for &g in &ind.groups {
-        let mut select = vec![
+        // Values are counted first (area, period, category, value → how many), so each
+        // level's medians come from a small frame instead of every record again.
+        let mut keys = vec![
             col("__area"),
             col("__period"),
             col(numerator_column(ii)).alias("__v"),
         ];
-        for &b in &ind.breakdowns {
-            select.push(col(category_column(b)));
-        }
-        // Values are counted first (area, period, category, value → how many), so each
-        // level's medians come from a small frame instead of every record again.
-        let mut keys = vec![col("__area"), col("__period"), col("__v")];
         keys.extend(ind.breakdowns.iter().map(|&b| col(category_column(b))));
         let values = records
             .clone()
             .lazy()
-            .filter(col(group_column(g)).and(col(denominator_column(ii))))
-            .select(select)
-            .filter(col("__v").is_not_null())
+            .filter(
+                col(group_column(g))
+                    .and(col(denominator_column(ii)))
+                    .and(col(numerator_column(ii)).is_not_null()),
+            )
             .group_by(keys)
             .agg([len().alias("__n")])
             .join(

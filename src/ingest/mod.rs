@@ -252,26 +252,30 @@ pub fn scan_parquet_text(path: &Path) -> Result<LazyFrame> {
     Ok(lf.with_columns(casts))
 }
 
-/// Rows `offset..offset + len` of a Parquet file, read as [`scan_parquet_text`] reads them, with
-/// the header tidied and renames applied. Also returns the file's row count.
-pub fn read_parquet_batch(
+/// The number of rows of a table scanned from `path`.
+pub fn row_count(lf: &LazyFrame, path: &Path) -> Result<usize> {
+    lf.clone()
+        .select([len().alias("n")])
+        .collect()
+        .and_then(|df| Ok(df.column("n")?.get(0)?.extract::<usize>().unwrap_or(0)))
+        .map_err(|e| polars_data_error(path, e))
+}
+
+/// Rows `offset..offset + count` of a table scanned from `path` (by [`scan_parquet_text`]),
+/// with the header tidied and renames applied.
+pub fn read_batch(
+    lf: &LazyFrame,
     path: &Path,
     renames: &[(String, String)],
     offset: usize,
     count: usize,
-) -> Result<(DataFrame, usize)> {
-    let lf = scan_parquet_text(path)?;
-    let rows = lf
-        .clone()
-        .select([len().alias("n")])
-        .collect()
-        .and_then(|df| Ok(df.column("n")?.get(0)?.extract::<usize>().unwrap_or(0)))
-        .map_err(|e| polars_data_error(path, e))?;
+) -> Result<DataFrame> {
     let df = lf
+        .clone()
         .slice(offset as i64, count as IdxSize)
         .collect()
         .map_err(|e| polars_data_error(path, e))?;
-    Ok((tidy_names(df, path, renames)?, rows))
+    tidy_names(df, path, renames)
 }
 
 /// Strips byte-order marks and spaces from the header and applies the renames.

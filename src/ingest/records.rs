@@ -173,10 +173,11 @@ pub fn load(
     let mut problems = Vec::new();
     let (rows_read, read_notes) = if super::is_parquet(&source.path) {
         let batch = batch_rows()?;
+        let scan = super::scan_parquet_text(&source.path)?;
+        let total = super::row_count(&scan, &source.path)?;
         let (mut offset, mut rows_read) = (0, 0u64);
         loop {
-            let (raw, total) =
-                super::read_parquet_batch(&source.path, &source.columns, offset, batch)?;
+            let raw = super::read_batch(&scan, &source.path, &source.columns, offset, batch)?;
             if offset == 0 {
                 super::require_columns(&raw, &source.path, &required())?;
             }
@@ -212,7 +213,6 @@ pub fn load(
         frame.vstack_mut_owned(f)?;
     }
     frame.rechunk_mut_par();
-    problems.sort();
     let (frame, failed, tests) = super::data_tests::run(
         frame,
         &source.tests,

@@ -117,11 +117,16 @@ impl<'a> Labeller<'a> {
                 .iter()
                 .map(|b| (n(&b.label), b.categories.iter().map(|c| n(c)).collect()))
                 .collect(),
+            // Each distinct period labelled once (rows only ever name periods of the table,
+            // but every row's period is included so none can be missing).
             periods: table
                 .periods()
                 .iter()
                 .chain(table.rows().iter().map(|r| &r.period))
-                .map(|&p| {
+                .copied()
+                .collect::<std::collections::BTreeSet<i32>>()
+                .into_iter()
+                .map(|p| {
                     (
                         p,
                         (
