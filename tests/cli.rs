@@ -2255,7 +2255,49 @@ fn parquet_records_read_in_batches_give_the_same_report_as_one_batch_and_as_csv(
         });
         outputs.map(|f| fs::read(w.path(out).join(f)).unwrap())
     };
+    // Data tests run on every record, whatever the batches: `unique` across batches too. The
+    // last record gets the first one's person_id, 2,999 records (and many batches) later; 2
+    // of the 3,000 records are quarantined by the built-in checks, so 2,998 are tested.
+    {
+        use polars::prelude::*;
+        let path = w.path("d/records.parquet");
+        let mut df = ParquetReader::new(fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        let ids = df.column("person_id").unwrap().str().unwrap().clone();
+        let first = ids.get(0).unwrap().to_string();
+        let last = df.height() - 1;
+        let changed: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i == last {
+                    first.clone()
+                } else {
+                    v.unwrap().to_string()
+                }
+            })
+            .collect();
+        df.replace("person_id", Column::new("person_id".into(), changed))
+            .unwrap();
+        ParquetWriter::new(fs::File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+    }
+    let tested = w.read("d/pipeline.toml").replace(
+        "path = \"records.parquet\"",
+        "path = \"records.parquet\"\ntests = [{ column = \"person_id\", test = \"unique\", severity = \"warn\" }, { column = \"language\", test = \"not_null\", severity = \"warn\" }]",
+    );
+    w.write("d/pipeline.toml", &tested);
     let whole = run("d/pipeline.toml", "whole", None);
+    let summary = String::from_utf8(whole[3].clone()).unwrap();
+    assert!(
+        summary.contains(
+            "data_test_warn,person_id,\"unique (warn, tolerance 0%), 2998 rows tested\",1"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("not_null"), "{summary}");
     let quarantine = String::from_utf8(whole[2].clone()).unwrap();
     assert!(
         quarantine.lines().count() > 1,
