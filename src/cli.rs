@@ -1,5 +1,6 @@
 //! Command-line interface (clap derive); one variant per command.
 
+use crate::log::LogFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -19,6 +20,9 @@ pub struct Cli {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// How to write messages on stderr: `text`, or `json` for one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -22,6 +22,7 @@ pub mod disclosure;
 pub mod error;
 pub mod indicators;
 pub mod ingest;
+pub mod log;
 pub mod pipeline;
 pub mod publish;
 pub mod render;

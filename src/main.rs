@@ -1,19 +1,21 @@
 use clap::Parser;
 use jsna::cli::{Cli, Command};
 use jsna::cmd;
+use jsna::log::Log;
 
 fn main() {
     let cli = Cli::parse();
+    let log = Log::new(cli.log_format, cli.quiet);
     let result = match &cli.command {
         Command::Run {
             pipeline,
             out,
             restricted,
-        } => cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), cli.quiet),
-        Command::Validate { pipeline } => cmd::validate::run(pipeline, cli.quiet),
+        } => cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), &log),
+        Command::Validate { pipeline } => cmd::validate::run(pipeline, &log),
         Command::List { pipeline } => cmd::list::run(pipeline),
-        Command::Calc(args) => cmd::calc::run(args, cli.quiet),
-        Command::Verify { dir, pipeline } => cmd::verify::run(dir, pipeline.as_deref(), cli.quiet),
+        Command::Calc(args) => cmd::calc::run(args, &log),
+        Command::Verify { dir, pipeline } => cmd::verify::run(dir, pipeline.as_deref(), &log),
         Command::SampleData {
             out,
             areas,
@@ -27,13 +29,13 @@ fn main() {
                 periods: *periods,
                 seed: *seed,
             };
-            cmd::sample::run(out, opts, cli.quiet)
+            cmd::sample::run(out, opts, &log)
         }
     };
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            log.fatal(&e.to_string(), e.exit_code());
             std::process::exit(e.exit_code());
         }
     }

@@ -2880,3 +2880,88 @@ remainder = "Another language"
         &["unknown breakdown 'ethnic_groups'", "ethnic_group"],
     );
 }
+
+/// `--log-format json` writes one JSON object per stderr line: each stage's start and end (with
+/// the seconds the manifest records), then a summary whose counts match the report; `--quiet`
+/// leaves nothing on success and only the error, as JSON, on failure.
+#[test]
+fn json_log_names_every_stage_and_the_summary_and_quiet_leaves_only_errors() {
+    let w = Work::new();
+    let o = w.jsna(&["--log-format", "json", "run", "pipelines/example.toml"]);
+    ok(&o);
+    let lines: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    for l in &lines {
+        for key in ["time", "elapsed_s", "level", "event"] {
+            assert!(l.get(key).is_some(), "{key} missing from {l}");
+        }
+    }
+    let events = |kind: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["event"] == kind).collect()
+    };
+    let stages = ["ingest", "indicators", "disclosure", "render"];
+    let started: Vec<&str> = events("stage_start")
+        .iter()
+        .map(|l| l["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(started, stages);
+    let manifest = manifest(&w, "reports/example");
+    let timing = &manifest["not_reproducible"]["stage_seconds"];
+    for end in events("stage_end") {
+        let stage = end["stage"].as_str().unwrap();
+        let logged = end["seconds"].as_f64().unwrap();
+        let recorded = timing[stage].as_f64().unwrap();
+        assert!(
+            (logged - recorded).abs() < 0.002,
+            "{stage}: {logged} vs {recorded}"
+        );
+    }
+    assert_eq!(events("stage_end").len(), stages.len());
+    let summary = events("summary");
+    assert_eq!(summary.len(), 1);
+    let s = summary[0];
+    let read: u64 = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["rows_read"].as_u64().unwrap())
+        .sum();
+    assert_eq!(s["rows_read"].as_u64(), Some(read));
+    let csv = w.read("reports/example/indicators.csv");
+    assert_eq!(
+        s["indicator_rows"].as_u64(),
+        Some(csv.lines().count() as u64 - 1)
+    );
+    assert_eq!(
+        s["outputs"].as_u64(),
+        Some(manifest["outputs"].as_array().unwrap().len() as u64 + 1)
+    );
+    assert!(s["suppressed_cells"].as_u64().unwrap() > 0);
+
+    let o = w.jsna(&[
+        "--quiet",
+        "--log-format",
+        "json",
+        "run",
+        "pipelines/example.toml",
+    ]);
+    ok(&o);
+    assert_eq!(stderr(&o), "");
+    let o = w.jsna(&[
+        "-q",
+        "--log-format",
+        "json",
+        "run",
+        "pipelines/missing.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(err["level"], "error");
+    assert_eq!(err["exit_code"], 2);
+    assert!(err["message"].as_str().unwrap().contains("missing.toml"));
+    let o = w.jsna(&["--quiet", "run", "pipelines/example.toml"]);
+    ok(&o);
+    assert_eq!(stderr(&o), "");
+}

@@ -1,11 +1,12 @@
 use crate::calc::{self, CalcOptions, OnError};
 use crate::cli::CalcArgs;
 use crate::error::{Error, Result};
+use crate::log::Log;
 
 /// How many bad rows are printed before a count of the rest.
 const SHOWN: usize = 20;
 
-pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
+pub fn run(a: &CalcArgs, log: &Log) -> Result<i32> {
     let opts = CalcOptions {
         method: a.method,
         input: a.input.clone(),
@@ -24,14 +25,22 @@ pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
         value: a.value.clone(),
     };
     let summary = calc::run(&opts)?;
+    // Bad rows stop the run unless --on-error na writes NA for them.
+    let report = |m: &str| match opts.on_error {
+        OnError::Fail => log.error(m),
+        _ => log.warn(m),
+    };
     for p in summary.problems.iter().take(SHOWN) {
-        eprintln!("{p}");
+        report(&p.to_string());
     }
     for note in &summary.notes {
-        eprintln!("note: {note}");
+        log.info(&format!("note: {note}"));
     }
     if summary.problems.len() > SHOWN {
-        eprintln!("… and {} more problems", summary.problems.len() - SHOWN);
+        report(&format!(
+            "… and {} more problems",
+            summary.problems.len() - SHOWN
+        ));
     }
     if !summary.problems.is_empty() && opts.on_error == OnError::Fail {
         return Err(Error::ChecksFailed(format!(
@@ -40,14 +49,11 @@ pub fn run(a: &CalcArgs, quiet: bool) -> Result<i32> {
             opts.input.display()
         )));
     }
-    super::say(
-        quiet,
-        &format!(
-            "jsna calc: {} rows in, {} rows written to {}",
-            summary.rows_in,
-            summary.rows_out,
-            opts.output.display()
-        ),
-    );
+    log.info(&format!(
+        "jsna calc: {} rows in, {} rows written to {}",
+        summary.rows_in,
+        summary.rows_out,
+        opts.output.display()
+    ));
     Ok(0)
 }

@@ -6,10 +6,3 @@ pub mod run;
 pub mod sample;
 pub mod validate;
 pub mod verify;
-
-/// Prints a progress line on stderr unless `--quiet`.
-pub fn say(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("{msg}");
-    }
-}

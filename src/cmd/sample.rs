@@ -1,8 +1,9 @@
 use crate::error::Result;
+use crate::log::Log;
 use crate::sample::{self, Options};
 use std::path::Path;
 
-pub fn run(out: &Path, opts: Options, quiet: bool) -> Result<i32> {
+pub fn run(out: &Path, opts: Options, log: &Log) -> Result<i32> {
     let written = sample::generate(out, &opts)?;
     for w in &written {
         let line = if w.path.extension().is_some_and(|e| e == "toml") {
@@ -14,7 +15,7 @@ pub fn run(out: &Path, opts: Options, quiet: bool) -> Result<i32> {
         } else {
             format!("wrote {} ({} rows)", w.path.display(), w.rows)
         };
-        super::say(quiet, &line);
+        log.info(&line);
     }
     Ok(0)
 }

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::ingest::fingerprint;
+use crate::log::Log;
 use crate::pipeline::{self, plan};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,17 +76,14 @@ fn check_outputs(dir: &Path, manifest: &serde_json::Value) -> Result<Vec<String>
     Ok(problems)
 }
 
-pub fn run(dir: &Path, pipeline_file: Option<&Path>, quiet: bool) -> Result<i32> {
+pub fn run(dir: &Path, pipeline_file: Option<&Path>, log: &Log) -> Result<i32> {
     let manifest = read_manifest(dir)?;
     let mut problems = check_outputs(dir, &manifest)?;
     let n = manifest["outputs"].as_array().map_or(0, Vec::len);
-    super::say(
-        quiet,
-        &format!(
-            "jsna verify: {n} outputs checked against {}",
-            dir.join("manifest.json").display()
-        ),
-    );
+    log.info(&format!(
+        "jsna verify: {n} outputs checked against {}",
+        dir.join("manifest.json").display()
+    ));
     if let Some(pipeline_file) = pipeline_file {
         let plan = plan::load(pipeline_file, None)?;
         if manifest["pipeline"]["sha256"].as_str() != Some(plan.pipeline_sha256.as_str()) {
@@ -120,8 +118,8 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, quiet: bool) -> Result<i32>
         let mut fresh = plan.clone();
         fresh.out_dir = scratch.clone();
         fresh.restricted_dir = None;
-        super::say(quiet, "jsna verify: re-running the pipeline…");
-        let result = pipeline::run(&fresh, &|_| {}).and_then(|_| {
+        log.info("jsna verify: re-running the pipeline…");
+        let result = pipeline::run(&fresh, &Log::silent()).and_then(|_| {
             let rerun = read_manifest(&scratch)?;
             let again = output_hashes(&rerun);
             for o in manifest["outputs"].as_array().into_iter().flatten() {
@@ -136,13 +134,13 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, quiet: bool) -> Result<i32>
         result?;
     }
     if problems.is_empty() {
-        super::say(quiet, "jsna verify: everything matches");
+        log.info("jsna verify: everything matches");
         Ok(0)
     } else {
         for p in &problems {
-            eprintln!("differs: {p}");
+            log.error(&format!("differs: {p}"));
         }
-        eprintln!("jsna verify: {} difference(s)", problems.len());
+        log.error(&format!("jsna verify: {} difference(s)", problems.len()));
         Ok(1)
     }
 }

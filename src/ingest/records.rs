@@ -2,6 +2,7 @@
 
 use super::{apply_rules, listing, not_in, open, parse_date, Loaded, Opened, Rule};
 use crate::error::Result;
+use crate::log::Progress;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
@@ -157,11 +158,12 @@ fn batch_rows() -> Result<usize> {
 /// reads). `area_codes` are the codes of the area lookup.
 ///
 /// A Parquet file is read [`BATCH_ROWS`] records at a time, so the text of every record is never
-/// held at once; other files are read whole.
+/// held at once, and `progress` counts the records as they are done; other files are read whole.
 pub fn load(
     source: &Source,
     area_codes: &[String],
     reduce: &dyn Fn(DataFrame, &[&str]) -> Result<DataFrame>,
+    progress: &Progress,
 ) -> Result<Loaded> {
     let mut keep: Vec<&str> = vec![super::ROW];
     for t in &source.tests {
@@ -175,6 +177,7 @@ pub fn load(
         let batch = batch_rows()?;
         let scan = super::scan_parquet_text(&source.path)?;
         let total = super::row_count(&scan, &source.path)?;
+        progress.set_length(total as u64, "records");
         let (mut offset, mut rows_read) = (0, 0u64);
         loop {
             let raw = super::read_batch(&scan, &source.path, &source.columns, offset, batch)?;
@@ -187,6 +190,7 @@ pub fn load(
             frames.push(reduce(accepted, &keep)?);
             offset += n;
             rows_read += n as u64;
+            progress.inc(n as u64);
             if n == 0 || offset >= total {
                 break;
             }

@@ -8,13 +8,13 @@ use crate::disclosure::{self, DisclosedTable};
 use crate::error::{Error, Result};
 use crate::indicators::{self, compare};
 use crate::ingest::{self, InputSummary, Problem};
+use crate::log::{Log, Progress};
 use crate::publish::{self, Staging};
 use crate::render;
 use plan::Plan;
 use serde_json::json;
 use spec::SourceKind;
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// A source may lose at most this share of its rows to quarantine before the run fails.
 pub const MAX_REJECTED_SHARE: f64 = 0.05;
@@ -68,7 +68,7 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
 }
 
 /// Reads and checks every input. Fails when a source loses more than [`MAX_REJECTED_SHARE`].
-pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
+pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
     let lookup = ingest::lookup::load(&plan.lookup, plan.upper_tier)?;
     let lookup_rows = lookup.rows;
     let (lookup_bytes, lookup_sha) = ingest::fingerprint(&plan.lookup)?;
@@ -98,7 +98,7 @@ pub fn ingest_all(plan: &Plan) -> Result<Ingested> {
         match source.kind {
             SourceKind::Records => {
                 let reduce = |batch, keep: &[&str]| indicators::features(plan, batch, keep, &codes);
-                let r = ingest::records::load(source, &codes, &reduce)?;
+                let r = ingest::records::load(source, &codes, &reduce, progress)?;
                 inputs.push(summary(source, "records", &r)?);
                 problems.extend(r.problems);
                 records = Some(r.frame);
@@ -166,28 +166,27 @@ pub fn peak_memory_mib() -> Option<u64> {
     Some(kib / 1024)
 }
 
-/// Runs the whole pipeline and publishes the report folder.
-pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
+/// Runs the whole pipeline and publishes the report folder, telling `log` each stage.
+pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
     let mut timings: Vec<Lap> = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &'static str, timings: &mut Vec<Lap>| {
+    let lap = |stage: crate::log::Stage, name: &'static str, timings: &mut Vec<Lap>| {
+        let (seconds, peak_mib) = stage.finish();
         timings.push(Lap {
             stage: name,
-            seconds: clock.elapsed().as_secs_f64(),
-            peak_mib: peak_memory_mib(),
+            seconds,
+            peak_mib,
         });
-        clock = Instant::now();
     };
 
-    progress("ingest and validate");
-    let data = ingest_all(plan)?;
+    let stage = log.stage("ingest", "ingest and validate");
+    let data = ingest_all(plan, stage.progress())?;
     let failed = failed_checks(&data.inputs);
     if !failed.is_empty() {
         return Err(Error::ChecksFailed(failed.join("\n")));
     }
-    lap("ingest", &mut timings);
+    lap(stage, "ingest", &mut timings);
 
-    progress("indicators");
+    let stage = log.stage("indicators", "indicators");
     let counts = indicators::compute(
         plan,
         &indicators::Inputs {
@@ -197,27 +196,34 @@ pub fn run(plan: &Plan, progress: &dyn Fn(&str)) -> Result<RunSummary> {
             published: &data.published,
         },
     )?;
-    lap("indicators", &mut timings);
+    lap(stage, "indicators", &mut timings);
 
     if let Some(dir) = &plan.restricted_dir {
-        progress("restricted output");
+        log.info("jsna: restricted output…");
         write_restricted(plan, &counts, dir)?;
     }
-    progress("disclosure control");
+    let stage = log.stage("disclosure", "disclosure control");
     let mut table: DisclosedTable = disclosure::disclose(plan, counts);
     compare::attach(plan, &mut table);
     if table.unprotected() > 0 {
-        progress(&format!(
-            "warning: {} suppressed cells could not be given complementary suppressions: every related cell is already suppressed or zero",
+        log.warn(&format!(
+            "{} suppressed cells could not be given complementary suppressions: every related cell is already suppressed or zero",
             table.unprotected()
         ));
     }
-    lap("disclosure", &mut timings);
+    lap(stage, "disclosure", &mut timings);
 
-    progress("render and publish");
+    let stage = log.stage("render", "render and publish");
     let mut staging = Staging::new(&plan.out_dir)?;
-    render::write_all(plan, &table, &data.inputs, &data.problems, &mut staging)?;
-    lap("render", &mut timings);
+    render::write_all(
+        plan,
+        &table,
+        &data.inputs,
+        &data.problems,
+        &mut staging,
+        stage.progress(),
+    )?;
+    lap(stage, "render", &mut timings);
 
     let outputs = staging.outputs();
     let manifest = manifest(plan, &data.inputs, &outputs, &timings);

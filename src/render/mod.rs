@@ -8,6 +8,7 @@ pub mod tables;
 use crate::disclosure::DisclosedTable;
 use crate::error::{Error, Result};
 use crate::ingest::{InputSummary, Problem};
+use crate::log::Progress;
 use crate::pipeline::plan::Plan;
 use crate::publish::Staging;
 use rayon::prelude::*;
@@ -19,9 +20,15 @@ pub fn write_all(
     inputs: &[InputSummary],
     problems: &[Problem],
     staging: &mut Staging,
+    progress: &Progress,
 ) -> Result<()> {
     // The tables, the two workbooks and the pages are independent: built side by side, then
     // written in a fixed order.
+    let areas: Vec<usize> = (0..table.areas().len())
+        .filter(|&a| table.areas()[a].level == crate::indicators::Level::Area)
+        .collect();
+    // Files: three tables, two workbooks, the overview, the area pages; then the charts.
+    progress.set_length(6 + areas.len() as u64, "files");
     let gaps = crate::indicators::gaps::compute(plan, table);
     let book = sheets::workbook(plan, table, &gaps);
     let (tables_out, (xlsx, ods)) = rayon::join(
@@ -41,17 +48,19 @@ pub fn write_all(
     staging.write("gaps.csv", &gaps_csv)?;
     staging.write("jsna-indicators.xlsx", &xlsx?)?;
     staging.write("jsna-indicators.ods", &ods?)?;
+    progress.inc(5);
 
     let gap_index = html::GapIndex::new(&gaps);
     let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
+    progress.inc(1);
+    progress.add_length(charts.len() as u64);
     // One page per area, built in parallel and written in area order.
-    let areas: Vec<usize> = (0..table.areas().len())
-        .filter(|&a| table.areas()[a].level == crate::indicators::Level::Area)
-        .collect();
     let pages = areas
         .par_iter()
         .map(|&a| {
-            html::page(plan, table, inputs, problems, &gap_index, a).map(|(page, _)| {
+            let page = html::page(plan, table, inputs, problems, &gap_index, a);
+            progress.inc(1);
+            page.map(|(page, _)| {
                 (
                     format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
                     page,
@@ -74,7 +83,7 @@ pub fn write_all(
     charts
         .par_iter()
         .zip(paths.par_iter())
-        .try_for_each(|(c, (_, p))| charts::png(&c.chart, p))?;
+        .try_for_each(|(c, (_, p))| charts::png(&c.chart, p).map(|()| progress.inc(1)))?;
     for (c, (rel, _)) in charts.iter().zip(&paths) {
         staging.record(rel)?;
         staging.write(

@@ -786,7 +786,7 @@ mod tests {
         let out = std::env::temp_dir().join(format!("jsna-sheets-test-{}", std::process::id()));
         let plan =
             crate::pipeline::plan::load(&dir.join("pipelines/example.toml"), Some(&out)).unwrap();
-        let data = crate::pipeline::ingest_all(&plan).unwrap();
+        let data = crate::pipeline::ingest_all(&plan, &crate::log::Progress::hidden()).unwrap();
         let counts = crate::indicators::compute(
             &plan,
             &crate::indicators::Inputs {
