@@ -64,6 +64,12 @@ pub enum Command {
     /// Writes the group columns, numerator, denominator, value, lower95_0cl, upper95_0cl,
     /// lower99_8cl, upper99_8cl, statistic and method. See docs/methods.md.
     Calc(Box<CalcArgs>),
+    /// Write the built-in page template to DIR/report.html, to edit and name in the pipeline's
+    /// `[output] templates`.
+    Template {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+    },
     /// Generate deterministic synthetic sample data.
     SampleData {
         /// Folder to write into (created if missing).

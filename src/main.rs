@@ -14,6 +14,7 @@ fn main() {
         } => cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), &log),
         Command::Validate { pipeline } => cmd::validate::run(pipeline, &log),
         Command::List { pipeline } => cmd::list::run(pipeline),
+        Command::Template { dir } => cmd::template::run(dir, &log),
         Command::Calc(args) => cmd::calc::run(args, &log),
         Command::Verify { dir, pipeline } => cmd::verify::run(dir, pipeline.as_deref(), &log),
         Command::SampleData {

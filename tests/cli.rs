@@ -2965,3 +2965,77 @@ fn json_log_names_every_stage_and_the_summary_and_quiet_leaves_only_errors() {
     ok(&o);
     assert_eq!(stderr(&o), "");
 }
+
+/// `jsna template` writes the built-in template; an edited copy named in `[output] templates`
+/// shapes every page, still escapes what it prints, is recorded in the manifest, and a change
+/// to it is caught by `jsna verify`. A broken template stops the run before any data is read,
+/// naming its line.
+#[test]
+fn a_user_template_shapes_every_page_and_is_checked_escaped_and_verified() {
+    let w = Work::new();
+    ok(&w.jsna(&["template", "pipelines/tpl"]));
+    let builtin = w.read("pipelines/tpl/report.html");
+    assert!(builtin.contains("{{ title }}"));
+    exits(
+        &w.jsna(&["template", "pipelines/tpl"]),
+        2,
+        &["already exists"],
+    );
+    let edited = builtin.replacen(
+        "<main",
+        "<p class=\"banner\">Anytown Council draft: {{ title }}</p><main",
+        1,
+    );
+    assert_ne!(edited, builtin, "the template has a <main> element to mark");
+    w.write("pipelines/tpl/report.html", &edited);
+    let pipeline = w.read("pipelines/example.toml").replacen(
+        "title = \"Refugees",
+        "title = \"<script>alert(1)</script> Refugees",
+        1,
+    ) + "\n[output]\ntemplates = \"tpl\"\n";
+    w.write("pipelines/t.toml", &pipeline);
+    ok(&w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t"]));
+    let pages: Vec<String> = tree(&w.path("reports/t"))
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".html"))
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect();
+    assert!(pages.len() > 10);
+    for page in &pages {
+        assert!(page.contains("Anytown Council draft: &lt;script&gt;alert(1)&lt;"));
+        assert!(!page.contains("<script>alert"));
+    }
+    let m = manifest(&w, "reports/t");
+    assert_eq!(m["pipeline"]["template"]["path"], "tpl/report.html");
+    assert_eq!(
+        m["pipeline"]["template"]["sha256"].as_str().unwrap().len(),
+        64
+    );
+    let verify = ["verify", "reports/t", "--pipeline", "pipelines/t.toml"];
+    ok(&w.jsna(&verify));
+    w.write(
+        "pipelines/tpl/report.html",
+        &edited.replacen("draft", "final", 1),
+    );
+    exits(
+        &w.jsna(&verify),
+        1,
+        &[
+            "tpl/report.html: the page template differs",
+            "index.html: a fresh run gives different contents",
+        ],
+    );
+    w.write(
+        "pipelines/tpl/report.html",
+        "<p>{{ title }}</p>\n{% if overview %}\n<p>never closed</p>\n",
+    );
+    let o = w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t2"]);
+    exits(&o, 2, &["tpl/report.html is not a valid template", "line "]);
+    assert!(!w.path("reports/t2").exists());
+    w.write(
+        "pipelines/t.toml",
+        &pipeline.replace("\"tpl\"", "\"missing\""),
+    );
+    let o = w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t2"]);
+    exits(&o, 2, &["cannot read missing/report.html", "jsna template"]);
+}

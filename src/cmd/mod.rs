@@ -4,5 +4,6 @@ pub mod calc;
 pub mod list;
 pub mod run;
 pub mod sample;
+pub mod template;
 pub mod validate;
 pub mod verify;

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::ingest::fingerprint;
 use crate::log::Log;
 use crate::pipeline::{self, plan};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -92,6 +93,16 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, log: &Log) -> Result<i32> {
                 pipeline_file.display()
             ));
         }
+        let template = &manifest["pipeline"]["template"];
+        if template["sha256"].as_str() != plan.template.as_ref().map(|t| t.sha256.as_str()) {
+            problems.push(format!(
+                "{}: the page template differs from the one that made this report",
+                template["path"]
+                    .as_str()
+                    .or(plan.template.as_ref().map(|t| t.display.as_str()))
+                    .unwrap_or("[output] templates")
+            ));
+        }
         let base = pipeline_file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -138,9 +149,16 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, log: &Log) -> Result<i32> {
         Ok(0)
     } else {
         for p in &problems {
-            log.error(&format!("differs: {p}"));
+            log.event("error", "difference", &format!("differs: {p}"), json!({}));
         }
-        log.error(&format!("jsna verify: {} difference(s)", problems.len()));
+        let n = problems.len();
+        let fields = json!({ "differences": n });
+        log.event(
+            "error",
+            "verify_failed",
+            &format!("jsna verify: {n} difference(s)"),
+            fields,
+        );
         Ok(1)
     }
 }

@@ -274,14 +274,18 @@ fn manifest(
     outputs: &[publish::OutputEntry],
     timings: &[Lap],
 ) -> serde_json::Value {
+    let mut pipeline = json!({
+        "file": plan.pipeline_path.file_name().map(|f| f.to_string_lossy().to_string()),
+        "name": plan.name,
+        "sha256": plan.pipeline_sha256,
+    });
+    if let Some(t) = &plan.template {
+        pipeline["template"] = json!({ "path": t.display, "sha256": t.sha256 });
+    }
     json!({
         "manifest_version": 1,
         "program": { "name": "jsna", "version": env!("CARGO_PKG_VERSION") },
-        "pipeline": {
-            "file": plan.pipeline_path.file_name().map(|f| f.to_string_lossy().to_string()),
-            "name": plan.name,
-            "sha256": plan.pipeline_sha256,
-        },
+        "pipeline": pipeline,
         "parameters": {
             "period": format!("{:?}", plan.period),
             "disclosure": { "threshold": plan.disclosure.threshold, "rounding": plan.disclosure.rounding },

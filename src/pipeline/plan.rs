@@ -134,6 +134,17 @@ pub struct Plan {
     pub out_dir: PathBuf,
     /// Where unsuppressed figures go, only when the pipeline or the command line names it.
     pub restricted_dir: Option<PathBuf>,
+    /// The user's page template, when `[output] templates` names a folder.
+    pub template: Option<Template>,
+}
+
+/// A page template read from the user's templates folder.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The file as the pipeline names it (folder as written, then `report.html`).
+    pub display: String,
+    pub text: String,
+    pub sha256: String,
 }
 
 impl Plan {
@@ -185,6 +196,9 @@ pub fn load(path: &Path, out_override: Option<&Path>) -> Result<Plan> {
     compile(spec, path, &text, sha, out_override)
 }
 
+/// The one template file a templates folder may override.
+pub const TEMPLATE_FILE: &str = "report.html";
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -223,6 +237,11 @@ fn compile(
     let code_history = spec.areas.code_history.as_ref().map(&mut resolve);
     let out_dir_spec = spec.output.dir.as_ref().map(&mut resolve);
     let restricted_spec = spec.output.restricted_dir.as_ref().map(&mut resolve);
+    let templates_spec = spec
+        .output
+        .templates
+        .as_ref()
+        .map(|t| (resolve(t), t.span()));
     let resolved: Vec<(PathBuf, String)> =
         spec.sources.values().map(|s| resolve(&s.path)).collect();
     let sources: Vec<Source> = spec
@@ -544,6 +563,26 @@ fn compile(
             breakdowns: breakdowns_for,
         });
     }
+    let template = templates_spec.and_then(|((dir, shown), span)| {
+        let file = dir.join(TEMPLATE_FILE);
+        let shown = format!("{}/{TEMPLATE_FILE}", shown.trim_end_matches('/'));
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) => {
+                err(span, format!("[output] templates: cannot read {shown}: {e}. The folder must hold {TEMPLATE_FILE}; `jsna template DIR` writes the built-in one to start from"));
+                return None;
+            }
+        };
+        if let Err(msg) = crate::render::html::check_template(&text) {
+            err(span, format!("[output] templates: {shown} is not a valid template: {msg}"));
+            return None;
+        }
+        Some(Template {
+            display: shown,
+            sha256: hex(&Sha256::digest(text.as_bytes())),
+            text,
+        })
+    });
     if spec.disclosure.rounding == 0 {
         problems.push(format!(
             "{}: [disclosure] rounding must be at least 1",
@@ -583,6 +622,7 @@ fn compile(
         },
         out_dir,
         restricted_dir: restricted_spec.map(|(p, _)| p),
+        template,
     })
 }
 

@@ -332,4 +332,7 @@ pub struct OutputSpec {
     /// A restricted folder for unsuppressed figures (never published). None unless named.
     #[serde(default)]
     pub restricted_dir: Option<Spanned<String>>,
+    /// A folder whose `report.html` replaces the built-in page template.
+    #[serde(default)]
+    pub templates: Option<Spanned<String>>,
 }

@@ -11,7 +11,8 @@ use crate::pipeline::spec::Method;
 use crate::stats::{compare_to_benchmark, Comparison};
 use serde::Serialize;
 
-const TEMPLATE: &str = include_str!("templates/report.html");
+/// The built-in page template (`jsna template DIR` writes it out for editing).
+pub const TEMPLATE: &str = include_str!("templates/report.html");
 
 #[derive(Serialize)]
 struct GroupRow {
@@ -443,14 +444,34 @@ pub fn page(
             .map(|g| (g.label.clone(), g.sql.clone()))
             .collect(),
     };
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
-    let html = env
-        .get_template("report.html")
-        .and_then(|t| t.render(&view))
-        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
+    let html = match &plan.template {
+        None => {
+            render(TEMPLATE, &view).map_err(|e| Error::Internal(format!("report template: {e}")))?
+        }
+        Some(t) => {
+            render(&t.text, &view).map_err(|e| Error::Config(format!("{}: {e}", t.display)))?
+        }
+    };
     Ok((html, charts_out))
+}
+
+/// Renders a page template. It is always named `report.html`, so every value is HTML-escaped
+/// unless the template marks it `safe`, whoever wrote the template.
+fn render(source: &str, view: &View) -> std::result::Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", source)?;
+    env.get_template("report.html")?.render(view)
+}
+
+/// Checks that a user's page template parses; the message names the line.
+pub fn check_template(source: &str) -> std::result::Result<(), String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", source)
+        .map(|_| ())
+        .map_err(|e| match e.line() {
+            Some(line) => format!("line {line}: {}", e.detail().unwrap_or(&e.to_string())),
+            None => e.to_string(),
+        })
 }
 
 fn strip_xml_header(svg: &str) -> String {
