@@ -3039,3 +3039,86 @@ fn a_user_template_shapes_every_page_and_is_checked_escaped_and_verified() {
     let o = w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t2"]);
     exits(&o, 2, &["cannot read missing/report.html", "jsna template"]);
 }
+
+/// Compares `actual` with the snapshot `tests/snapshots/{name}`; `UPDATE_SNAPSHOTS=1` rewrites
+/// it instead. A mismatch names the first line that differs.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(ROOT).join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; make it with UPDATE_SNAPSHOTS=1", path.display()));
+    if expected == actual {
+        return;
+    }
+    let (line, (want, got)) = expected
+        .lines()
+        .chain(std::iter::repeat("<end of file>"))
+        .zip(actual.lines().chain(std::iter::repeat("<end of file>")))
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+        .unwrap_or((0, ("", "")));
+    panic!(
+        "{name} differs from its snapshot at line {}:\n  snapshot: {want}\n  now:      {got}\nIf the change is intended, run UPDATE_SNAPSHOTS=1 cargo test and review the diff.",
+        line + 1
+    );
+}
+
+/// Every sheet of a workbook: its name and size, then the cells of its first `rows` rows, one
+/// per line as `A1 = value` (numbers as numbers, text quoted).
+fn cell_dump(path: &Path, rows: usize) -> String {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let mut book = open_workbook_auto(path).unwrap();
+    let mut out = String::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).unwrap();
+        let (height, width) = range.get_size();
+        out.push_str(&format!("== {name}: {height} rows × {width} columns\n"));
+        for (r, row) in range.rows().take(rows).enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let text = match cell {
+                    Data::Empty => continue,
+                    Data::String(s) => format!("{s:?}"),
+                    Data::Float(f) => format!("{f}"),
+                    Data::Int(i) => format!("{i}"),
+                    other => format!("{other:?}"),
+                };
+                let column = if c < 26 {
+                    ((b'A' + c as u8) as char).to_string()
+                } else {
+                    format!(
+                        "{}{}",
+                        (b'A' + (c / 26 - 1) as u8) as char,
+                        (b'A' + (c % 26) as u8) as char
+                    )
+                };
+                out.push_str(&format!("{column}{} = {text}\n", r + 1));
+            }
+        }
+    }
+    out
+}
+
+/// Snapshots of the example report: one SVG chart, one area page, and the cells of the
+/// workbook (every sheet's size and first rows; the ODS must hold the same cells).
+#[test]
+fn example_chart_area_page_and_workbook_cells_match_their_snapshots() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let report = w.path("reports/example");
+    snapshot(
+        "assessed_within_28_days.svg",
+        &w.read("reports/example/charts/assessed_within_28_days.svg"),
+    );
+    snapshot(
+        "area_E06000010.html",
+        &w.read("reports/example/areas/E06000010.html"),
+    );
+    let xlsx = cell_dump(&report.join("jsna-indicators.xlsx"), 12);
+    let ods = cell_dump(&report.join("jsna-indicators.ods"), 12);
+    assert_eq!(xlsx, ods, "the XLSX and ODS workbooks hold different cells");
+    snapshot("workbook_cells.txt", &xlsx);
+}
