@@ -3122,3 +3122,161 @@ fn example_chart_area_page_and_workbook_cells_match_their_snapshots() {
     assert_eq!(xlsx, ods, "the XLSX and ODS workbooks hold different cells");
     snapshot("workbook_cells.txt", &xlsx);
 }
+
+/// The figure under the `<h3>` that contains every one of `title_has`: its title (HTML as
+/// written), alt text, and table rows (cell texts).
+fn figure(html: &str, title_has: &[&str]) -> (String, String, Vec<Vec<String>>) {
+    let start = html
+        .match_indices("<h3>")
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let title = &html[i..i + html[i..].find("</h3>").unwrap()];
+            title_has.iter().all(|t| title.contains(t))
+        })
+        .unwrap_or_else(|| panic!("no figure titled with {title_has:?}"));
+    let section = &html[start..];
+    let title = section[4..section.find("</h3>").unwrap()].to_string();
+    let alt_at = section.find("aria-label=\"").unwrap() + 12;
+    let alt = section[alt_at..alt_at + section[alt_at..].find('"').unwrap()].to_string();
+    let body = &section[section.find("<tbody>").unwrap()..section.find("</tbody>").unwrap()];
+    let rows = body
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split(['<', '>'])
+                .collect::<Vec<_>>()
+                .windows(2)
+                .filter(|w| w[0].starts_with("th") || w[0].starts_with("td"))
+                .map(|w| w[1].to_string())
+                .collect()
+        })
+        .collect();
+    (title, alt, rows)
+}
+
+/// The overview's trend and funnel charts: written as PNG and SVG, described in alt text, and
+/// backed by a table whose numbers are those of indicators.csv. The funnel's verdicts match
+/// limits computed here from the England value (p ± z √(p(1 − p)/n)). An area page's trend
+/// shows the area and England in every period.
+#[test]
+fn trend_and_funnel_charts_show_the_published_numbers_and_their_verdicts() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let index = w.read("reports/example/index.html");
+    for stem in ["assessed_within_28_days", "asylum_support_rate"] {
+        for kind in ["trend", "funnel"] {
+            let png =
+                fs::read(w.path(&format!("reports/example/charts/{stem}_{kind}.png"))).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}_{kind}.png");
+            let svg = w.read(&format!("reports/example/charts/{stem}_{kind}.svg"));
+            assert!(
+                svg.contains("<svg") && svg.contains("<text"),
+                "{stem}_{kind}.svg"
+            );
+        }
+    }
+    assert!(
+        !w.path("reports/example/charts/median_days_to_assessment_funnel.png")
+            .exists(),
+        "medians have no funnel plot"
+    );
+
+    let (title, alt, table) = figure(
+        &index,
+        &["Referrals assessed within 28 days", "areas against"],
+    );
+    let latest = "2023/24";
+    let group = rows
+        .iter()
+        .map(|r| r["PopulationGroup"].as_str())
+        .find(|g| !g.is_empty() && title.contains(&format!(", {g}, ")))
+        .expect("the funnel names its group")
+        .to_string();
+    let find = |area: &str| {
+        rows.iter()
+            .find(|r| {
+                r["IndicatorID"] == "assessed_within_28_days"
+                    && r["AreaName"] == area
+                    && r["Timeperiod"] == latest
+                    && r["PopulationGroup"] == group
+                    && r["Category"] == group
+            })
+            .unwrap_or_else(|| panic!("{area}: no row for {group}"))
+    };
+    let england: f64 = find("All sample areas")["Value"].parse().unwrap();
+    let p = england / 100.0;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    assert_eq!(table.len(), 12, "one row per area");
+    for cells in &table {
+        let r = find(&cells[0]);
+        if cells[3] == "not shown" {
+            assert!(r["Value"].starts_with('['), "{cells:?}");
+            continue;
+        }
+        let (v, n): (f64, f64) = (
+            r["Value"].parse().unwrap(),
+            r["Denominator"].parse().unwrap(),
+        );
+        assert_eq!(cells[1], format!("{v:.1}"));
+        assert_eq!(cells[2], r["Denominator"]);
+        let half = |z: f64| 100.0 * z * (p * (1.0 - p) / n).sqrt();
+        let expected = if v > england + half(3.090232) {
+            "above the 99.8% limit"
+        } else if v > england + half(1.959964) {
+            "above the 95% limit"
+        } else if v < england - half(3.090232) {
+            "below the 99.8% limit"
+        } else if v < england - half(1.959964) {
+            "below the 95% limit"
+        } else {
+            "within the limits"
+        };
+        assert_eq!(
+            cells[3], expected,
+            "{}: {v} of {n} against {england}",
+            cells[0]
+        );
+        *counts.entry(expected.to_string()).or_default() += 1;
+    }
+    for (verdict, n) in &counts {
+        assert!(alt.contains(&format!("{n} {verdict}")), "{alt}");
+    }
+    assert!(
+        alt.starts_with("Funnel plot: ") && alt.contains(&format!("{england:.1}%")),
+        "{alt}"
+    );
+
+    // The overview's trend: one row per period, England's values from indicators.csv.
+    let (_, alt, table) = figure(&index, &["Referrals assessed within 28 days", "trend"]);
+    assert_eq!(table.len(), 3);
+    for cells in &table {
+        let r = rows
+            .iter()
+            .find(|r| {
+                r["IndicatorID"] == "assessed_within_28_days"
+                    && r["AreaCode"] == "E92000001"
+                    && r["Timeperiod"] == cells[0].replace("&#x2f;", "/")
+                    && r["PopulationGroup"] == group
+                    && r["Category"] == group
+            })
+            .unwrap();
+        let v: f64 = r["Value"].parse().unwrap();
+        assert_eq!(cells[1], format!("{v:.1}"));
+    }
+    assert!(alt.starts_with("Line chart: "), "{alt}");
+
+    // An area page's trend: the area and England, each with value and interval per period.
+    let page = w.read("reports/example/areas/E06000010.html");
+    let (_, alt, table) = figure(&page, &["Referrals assessed within 28 days", "trend"]);
+    assert_eq!(table.len(), 3);
+    assert!(table.iter().all(|r| r.len() == 5), "{table:?}");
+    assert!(
+        alt.contains("Kingston upon Hull") && alt.contains("All sample areas"),
+        "{alt}"
+    );
+    assert!(
+        !page.contains("_funnel"),
+        "funnel plots are on the overview only"
+    );
+}

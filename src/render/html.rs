@@ -1,6 +1,6 @@
 //! The HTML report: one self-contained, accessible page built from published values only.
 
-use super::charts::{self, Bar, BarChart};
+use super::charts::{self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, Series, TrendChart};
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
 use crate::indicators::gaps::Gap;
@@ -46,6 +46,20 @@ struct IndicatorView {
     area_headers: Vec<String>,
     area_rows: Vec<AreaRow>,
     breakdowns: Vec<BreakdownView>,
+    /// Further charts (trend; funnel on the overview), each with its own data table.
+    figures: Vec<FigureView>,
+}
+
+/// A chart with its alt text and the table of the numbers it draws.
+#[derive(Serialize)]
+struct FigureView {
+    title: String,
+    svg: String,
+    png: String,
+    alt: String,
+    headers: Vec<String>,
+    /// The first cell of each row names it.
+    rows: Vec<Vec<String>>,
 }
 
 /// One breakdown of an indicator: a row per category, a column per group.
@@ -94,7 +108,7 @@ struct View<'a> {
 /// A chart the report embeds, also written as PNG by the caller.
 pub struct ChartOut {
     pub file_stem: String,
-    pub chart: BarChart,
+    pub chart: Chart,
 }
 
 fn fmt1(v: f64) -> String {
@@ -362,7 +376,34 @@ pub fn page(
             })
             .collect();
         let alt = alt_text(&chart, &u);
+        let chart = Chart::Bar(chart);
         let svg = charts::svg(&chart)?;
+        charts_out.push(ChartOut {
+            file_stem: ind.id.clone(),
+            chart,
+        });
+        let headline = headline_group(plan, ii);
+        let mut figures = Vec::new();
+        let mut extra = Vec::new();
+        if let Some((trend, view)) = trend_figure(plan, table, ii, headline, area, &u) {
+            extra.push((format!("{}_trend", ind.id), trend, view));
+        }
+        if overview {
+            if let Some((funnel, view)) = funnel_figure(plan, table, ii, headline, &u) {
+                extra.push((format!("{}_funnel", ind.id), funnel, view));
+            }
+        }
+        for (stem, chart, mut view) in extra {
+            view.svg = strip_xml_header(&charts::svg(&chart)?);
+            if overview {
+                view.png = format!("charts/{stem}.png");
+            }
+            charts_out.push(ChartOut {
+                file_stem: stem,
+                chart,
+            });
+            figures.push(view);
+        }
         indicators.push(IndicatorView {
             id: ind.id.clone(),
             name: ind.name.clone(),
@@ -380,10 +421,7 @@ pub fn page(
             area_headers: group_keys.iter().map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone())).collect(),
             area_rows,
             breakdowns,
-        });
-        charts_out.push(ChartOut {
-            file_stem: ind.id.clone(),
-            chart,
+            figures,
         });
     }
 
@@ -472,6 +510,278 @@ pub fn check_template(source: &str) -> std::result::Result<(), String> {
             Some(line) => format!("line {line}: {}", e.detail().unwrap_or(&e.to_string())),
             None => e.to_string(),
         })
+}
+
+/// The group an indicator's trend and funnel show: the main reference group (the first) if the
+/// indicator has it, else its first group, else the indicator's only series.
+fn headline_group(plan: &Plan, ii: usize) -> Option<usize> {
+    let groups = &plan.indicators[ii].groups;
+    let main = plan.groups.iter().position(|g| g.reference);
+    groups
+        .iter()
+        .copied()
+        .find(|&g| Some(g) == main)
+        .or(groups.first().copied())
+}
+
+/// One value with its 95% interval, or the row's marker.
+fn point(r: Option<&PublishedRow>) -> (Option<(f64, f64, f64)>, String) {
+    match r {
+        Some(r) => match (r.value.value(), r.ci95) {
+            (Some(v), Some((lo, hi))) => (Some((v, lo, hi)), String::new()),
+            _ => (None, r.value.marker().to_string()),
+        },
+        None => (None, "[x]".into()),
+    }
+}
+
+/// The page's area over every period, against the benchmark on an area page. None with fewer
+/// than two periods.
+fn trend_figure(
+    plan: &Plan,
+    table: &DisclosedTable,
+    ii: usize,
+    group: Option<usize>,
+    area: usize,
+    unit: &str,
+) -> Option<(Chart, FigureView)> {
+    let periods = table.periods();
+    if periods.len() < 2 {
+        return None;
+    }
+    let ind = &plan.indicators[ii];
+    let areas: Vec<usize> = if area == 0 { vec![0] } else { vec![area, 0] };
+    let series: Vec<Series> = areas
+        .iter()
+        .map(|&a| {
+            let (points, markers) = periods
+                .iter()
+                .map(|&p| point(table.get((ii, group, None, a, p))))
+                .unzip();
+            Series {
+                label: table.areas()[a].name.clone(),
+                points,
+                markers,
+                benchmark: a != area,
+            }
+        })
+        .collect();
+    let labels: Vec<String> = periods
+        .iter()
+        .map(|&p| period::label(plan.period, p))
+        .collect();
+    let who = group.map_or_else(String::new, |g| format!(", {}", plan.groups[g].label));
+    let title = format!("{}{who}, {}: trend", ind.name, table.areas()[area].name);
+    let mut headers = vec!["Period".to_string()];
+    for s in &series {
+        headers.push(format!("{} ({unit})", s.label));
+        headers.push(format!("{}: 95% interval", s.label));
+    }
+    let rows = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let mut row = vec![label.clone()];
+            for s in &series {
+                match s.points[i] {
+                    Some((v, lo, hi)) => {
+                        row.push(fmt1(v));
+                        row.push(format!("{} to {}", fmt1(lo), fmt1(hi)));
+                    }
+                    None => {
+                        row.push(s.markers[i].clone());
+                        row.push(s.markers[i].clone());
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    let mut alt = format!("Line chart: {title}.");
+    for s in &series {
+        let shown: Vec<(usize, f64)> = s
+            .points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p.0)))
+            .collect();
+        match (shown.first(), shown.last()) {
+            (Some(&(a, va)), Some(&(b, vb))) if a != b => alt.push_str(&format!(
+                " {}: {} in {} and {} in {}.",
+                s.label,
+                with_unit(va, unit),
+                labels[a],
+                with_unit(vb, unit),
+                labels[b]
+            )),
+            (Some(&(a, va)), _) => alt.push_str(&format!(
+                " {}: {} in {} only.",
+                s.label,
+                with_unit(va, unit),
+                labels[a]
+            )),
+            _ => alt.push_str(&format!(" {}: no value can be published.", s.label)),
+        }
+        let hidden = s.points.len() - shown.len();
+        if hidden > 0 && !s.benchmark {
+            alt.push_str(&format!(
+                " {hidden} period(s) not shown: too small to publish ([c]) or not available."
+            ));
+        }
+    }
+    alt.push_str(" The table below gives every value.");
+    let chart = Chart::Trend(TrendChart {
+        title: title.clone(),
+        axis_label: format!("{} ({unit})", ind.name),
+        periods: labels,
+        series,
+    });
+    let view = FigureView {
+        title,
+        svg: String::new(),
+        png: String::new(),
+        alt,
+        headers,
+        rows,
+    };
+    Some((chart, view))
+}
+
+/// Every area's latest value against its denominator, with limits around the benchmark's value.
+/// Proportions and rates only; None without a benchmark value or any area to plot.
+fn funnel_figure(
+    plan: &Plan,
+    table: &DisclosedTable,
+    ii: usize,
+    group: Option<usize>,
+    unit: &str,
+) -> Option<(Chart, FigureView)> {
+    use crate::stats::funnel::{proportion_limits, rate_limits, significance};
+    let ind = &plan.indicators[ii];
+    let latest = *table.periods().last()?;
+    let m = ind.multiplier;
+    let limits_at = |average: f64, n: f64, conf: f64| -> Option<(f64, f64)> {
+        let per_unit = average / m;
+        let l = match ind.method {
+            Method::Proportion => proportion_limits(per_unit, n, conf).ok()?,
+            Method::Rate => rate_limits(per_unit, n, conf).ok()?,
+            Method::Median => return None,
+        };
+        Some((l.0 * m, l.1 * m))
+    };
+    let average = table.get((ii, group, None, 0, latest))?.value.value()?;
+    let mut points = Vec::new();
+    let mut rows = Vec::new();
+    let mut hidden = 0;
+    for (a, area) in table.areas().iter().enumerate() {
+        if area.level != Level::Area {
+            continue;
+        }
+        let r = table.get((ii, group, None, a, latest));
+        let plotted = r.and_then(|r| {
+            let (v, n) = (r.value.value()?, r.denominator.value()?);
+            let l95 = limits_at(average, n, 0.95)?;
+            let l998 = limits_at(average, n, 0.998)?;
+            Some((v, n, significance(v, l95, l998)))
+        });
+        match plotted {
+            Some((v, n, s)) => {
+                rows.push(vec![
+                    area.name.clone(),
+                    fmt1(v),
+                    super::tables::number(n),
+                    charts::funnel_verdict(s).to_string(),
+                ]);
+                points.push(FunnelPoint {
+                    label: area.name.clone(),
+                    x: n,
+                    y: v,
+                    significance: s,
+                });
+            }
+            None => {
+                hidden += 1;
+                let marker = r.map_or("[x]", |r| r.value.marker());
+                let marker = if marker.is_empty() { "[x]" } else { marker };
+                rows.push(vec![
+                    area.name.clone(),
+                    marker.to_string(),
+                    r.map_or_else(|| "[x]".to_string(), |r| cell(r.denominator)),
+                    "not shown".to_string(),
+                ]);
+            }
+        }
+    }
+    if points.is_empty() {
+        return None;
+    }
+    let x_max = points.iter().map(|p| p.x).fold(0.0, f64::max);
+    let limits = (1..=80)
+        .filter_map(|i| {
+            let n = (x_max * 1.05 * (i as f64 / 80.0).powi(2)).max(1.0);
+            let (a, b) = limits_at(average, n, 0.95)?;
+            let (c, d) = limits_at(average, n, 0.998)?;
+            Some((n, a, b, c, d))
+        })
+        .collect();
+    let total = &table.areas()[0].name;
+    let who = group.map_or_else(String::new, |g| format!(", {}", plan.groups[g].label));
+    let title = format!(
+        "{}{who}, {}: areas against {total}",
+        ind.name,
+        period::label(plan.period, latest)
+    );
+    let mut alt = format!(
+        "Funnel plot: {title}. {total}: {}. Of {} areas shown,",
+        with_unit(average, unit),
+        points.len()
+    );
+    let mut parts = Vec::new();
+    for s in [
+        crate::stats::funnel::Significance::High001,
+        crate::stats::funnel::Significance::High025,
+        crate::stats::funnel::Significance::NotSignificant,
+        crate::stats::funnel::Significance::Low025,
+        crate::stats::funnel::Significance::Low001,
+    ] {
+        let n = points.iter().filter(|p| p.significance == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", charts::funnel_verdict(s)));
+        }
+    }
+    alt.push_str(&format!(" {}.", parts.join(", ")));
+    if hidden > 0 {
+        alt.push_str(&format!(
+            " {hidden} area(s) not shown: too small to publish ([c]) or not available."
+        ));
+    }
+    alt.push_str(" The table below gives every value.");
+    let chart = Chart::Funnel(FunnelChart {
+        title: title.clone(),
+        x_label: match ind.method {
+            Method::Rate => "Population (denominator)".into(),
+            _ => "Denominator".into(),
+        },
+        cap: (ind.method == Method::Proportion).then_some(m),
+        y_label: format!("{} ({unit})", ind.name),
+        average,
+        limits,
+        points,
+    });
+    let view = FigureView {
+        title,
+        svg: String::new(),
+        png: String::new(),
+        alt,
+        headers: vec![
+            "Area".into(),
+            format!("Value ({unit})"),
+            "Denominator".into(),
+            format!("Against {total}"),
+        ],
+        rows,
+    };
+    Some((chart, view))
 }
 
 fn strip_xml_header(svg: &str) -> String {
