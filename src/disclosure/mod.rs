@@ -13,7 +13,7 @@ use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
 use crate::stats::trend::Trend;
 use crate::stats::{self, Comparison, Estimate};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A published count: a number, or a shorthand marker with no number behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]

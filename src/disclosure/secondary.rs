@@ -30,7 +30,8 @@ use super::{Cell, PublishedRow};
 use crate::indicators::{CountRow, Counts, Level};
 use crate::pipeline::plan::{DisclosureRule, Plan};
 use crate::pipeline::spec::Method;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::{BTreeMap, VecDeque};
 
 /// `total = Σ parts` in the true counts.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +119,7 @@ impl System {
     /// the same way, so do the differences. Interval propagation then sees what an attacker
     /// solving all equations together sees through `count ≤ denominator`.
     pub fn add_differences(&mut self) {
-        let mut den_of: HashMap<usize, Option<usize>> = HashMap::new();
+        let mut den_of: HashMap<usize, Option<usize>> = HashMap::default();
         for &(c, d) in &self.within {
             den_of
                 .entry(c)
@@ -129,7 +130,7 @@ impl System {
                 })
                 .or_insert(Some(d));
         }
-        let mut slack: HashMap<usize, usize> = HashMap::new();
+        let mut slack: HashMap<usize, usize> = HashMap::default();
         let mut slack_of = |system: &mut System, c: usize| -> Option<usize> {
             let d = den_of.get(&c).copied().flatten()?;
             if let Some(&s) = slack.get(&c) {
@@ -236,8 +237,8 @@ impl System {
     /// a suppressed cell of those equations, one step further out (a count pinned by a published
     /// zero beside it is protected by hiding a total further away).
     fn nearest_complement(&self, v: usize, members: &[Vec<usize>]) -> Option<usize> {
-        let mut seen_vars = std::collections::HashSet::from([v]);
-        let mut seen_eqs = std::collections::HashSet::new();
+        let mut seen_vars = HashSet::from_iter([v]);
+        let mut seen_eqs = HashSet::default();
         let mut frontier = vec![v];
         // Two steps: further out the cheapest cell is often a regional or national total.
         for _hop in 0..2 {
@@ -492,8 +493,8 @@ pub fn link(
     let mut system = System::new(rule.threshold as f64, rule.rounding as f64);
     system.zeros_hidden = rule.suppress_zeros;
     // (definition, group, area, period) → variable
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    let mut keys: HashMap<crate::disclosure::RowKey, usize> = HashMap::new();
+    let mut ids: HashMap<String, usize> = HashMap::default();
+    let mut keys: HashMap<crate::disclosure::RowKey, usize> = HashMap::default();
     // (definition, group) → (area, period) → variable, in order.
     let mut series: BTreeMap<Series, Cells> = BTreeMap::new();
     let mut var_for = |system: &mut System, def: &str, r: &CountRow, value: f64, hidden: bool| {
@@ -584,7 +585,7 @@ pub fn link(
 
     // The same count under two definitions: equal in every cell.
     // (area, period, value bits) of every cell of a series → the first series with them.
-    let mut seen: HashMap<Vec<(usize, i32, u64)>, Series> = HashMap::new();
+    let mut seen: HashMap<Vec<(usize, i32, u64)>, Series> = HashMap::default();
     for (key, map) in &series {
         if map.values().all(|&v| system.values[v] == 0.0) {
             continue;

@@ -181,12 +181,13 @@ pub fn area_page_name(code: &str) -> String {
 /// looks up a few dozen of them, and a national run has hundreds of thousands.
 pub struct GapIndex<'a> {
     gaps: &'a [Gap],
-    index: std::collections::HashMap<(usize, usize, usize, usize, i32), usize>,
+    index: rustc_hash::FxHashMap<(usize, usize, usize, usize, i32), usize>,
 }
 
 impl<'a> GapIndex<'a> {
     pub fn new(gaps: &'a [Gap]) -> GapIndex<'a> {
-        let mut index = std::collections::HashMap::with_capacity(gaps.len());
+        let mut index =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(gaps.len(), Default::default());
         for (i, x) in gaps.iter().enumerate() {
             // The first gap with a key wins, as a search in order would find.
             index

@@ -31,17 +31,41 @@ pub fn write_all(
     progress.set_length(6 + areas.len() as u64, "files");
     let gaps = crate::indicators::gaps::compute(plan, table);
     let book = sheets::workbook(plan, table, &gaps);
-    let (tables_out, (xlsx, ods)) = rayon::join(
-        || -> Result<_> {
-            let mut frame = tables::indicators_frame(plan, table)?;
-            Ok((
-                tables::indicators_csv(plan, table)?,
-                tables::parquet_bytes(&mut frame)?,
-                tables::gaps_csv(plan, table, &gaps)?,
-            ))
-        },
-        || rayon::join(|| sheets::xlsx(&book), || sheets::ods(&book)),
-    );
+    let gap_index = html::GapIndex::new(&gaps);
+    let files = || {
+        rayon::join(
+            || -> Result<_> {
+                let mut frame = tables::indicators_frame(plan, table)?;
+                Ok((
+                    tables::indicators_csv(plan, table)?,
+                    tables::parquet_bytes(&mut frame)?,
+                    tables::gaps_csv(plan, table, &gaps)?,
+                ))
+            },
+            || rayon::join(|| sheets::xlsx(&book), || sheets::ods(&book)),
+        )
+    };
+    let pages = || -> Result<_> {
+        let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
+        progress.inc(1);
+        progress.add_length(charts.len() as u64);
+        // One page per area, built in parallel and written in area order.
+        let pages = areas
+            .par_iter()
+            .map(|&a| {
+                let page = html::page(plan, table, inputs, problems, &gap_index, a);
+                progress.inc(1);
+                page.map(|(page, _)| {
+                    (
+                        format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
+                        page,
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((html, charts, pages))
+    };
+    let ((tables_out, (xlsx, ods)), pages) = rayon::join(files, pages);
     let (csv, parquet, gaps_csv) = tables_out?;
     staging.write("indicators.csv", &csv)?;
     staging.write("indicators.parquet", &parquet)?;
@@ -49,25 +73,7 @@ pub fn write_all(
     staging.write("jsna-indicators.xlsx", &xlsx?)?;
     staging.write("jsna-indicators.ods", &ods?)?;
     progress.inc(5);
-
-    let gap_index = html::GapIndex::new(&gaps);
-    let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
-    progress.inc(1);
-    progress.add_length(charts.len() as u64);
-    // One page per area, built in parallel and written in area order.
-    let pages = areas
-        .par_iter()
-        .map(|&a| {
-            let page = html::page(plan, table, inputs, problems, &gap_index, a);
-            progress.inc(1);
-            page.map(|(page, _)| {
-                (
-                    format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
-                    page,
-                )
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let (html, charts, pages) = pages?;
     for (file, page) in pages {
         staging.write(&file, page.as_bytes())?;
     }

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::indicators::gaps::Gap;
 use crate::indicators::period;
 use crate::pipeline::plan::Plan;
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 

@@ -92,7 +92,7 @@ pub struct Labeller<'a> {
     /// Label and category labels of each breakdown.
     breakdowns: Vec<(String, Vec<String>)>,
     /// Label and sortable key of each period, by period key.
-    periods: std::collections::HashMap<i32, (String, i64)>,
+    periods: rustc_hash::FxHashMap<i32, (String, i64)>,
 }
 
 impl<'a> Labeller<'a> {
