@@ -3201,6 +3201,8 @@ fn trend_and_funnel_charts_show_the_published_numbers_and_their_verdicts() {
                     && r["Timeperiod"] == latest
                     && r["PopulationGroup"] == group
                     && r["Category"] == group
+                    && r["Sex"] == "Persons"
+                    && r["Age"] == "All ages"
             })
             .unwrap_or_else(|| panic!("{area}: no row for {group}"))
     };
@@ -3259,6 +3261,8 @@ fn trend_and_funnel_charts_show_the_published_numbers_and_their_verdicts() {
                     && r["Timeperiod"] == cells[0].replace("&#x2f;", "/")
                     && r["PopulationGroup"] == group
                     && r["Category"] == group
+                    && r["Sex"] == "Persons"
+                    && r["Age"] == "All ages"
             })
             .unwrap();
         let v: f64 = r["Value"].parse().unwrap();
@@ -3278,5 +3282,69 @@ fn trend_and_funnel_charts_show_the_published_numbers_and_their_verdicts() {
     assert!(
         !page.contains("_funnel"),
         "funnel plots are on the overview only"
+    );
+}
+
+/// An area page's spine chart: per indicator, the area's value and verdict against England as
+/// in indicators.csv, and the lowest and highest of every area's published value.
+#[test]
+fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let page = w.read("reports/example/areas/E06000010.html");
+    let (title, alt, table) = figure(&page.replace("<h2 id=\"spine\">", "<h3>"), &["every area"]);
+    assert!(title.starts_with("Kingston upon Hull, City of against All sample areas"));
+    assert!(alt.starts_with("Spine chart: "), "{alt}");
+    assert_eq!(table.len(), 13, "one row per indicator");
+    let names: BTreeMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r["IndicatorName"].as_str(), r["IndicatorID"].as_str()))
+        .collect();
+    let mut checked = 0;
+    for cells in &table {
+        let id = names[cells[0].split(" (").next().unwrap()];
+        let group = cells[0]
+            .rsplit_once(" (")
+            .map(|(_, g)| g.trim_end_matches(')'));
+        let latest: Vec<&BTreeMap<String, String>> = rows
+            .iter()
+            .filter(|r| {
+                r["IndicatorID"] == id
+                    && r["Timeperiod"] == "2023/24"
+                    && r["PopulationGroup"] == group.unwrap_or("")
+                    && r["Category"] == group.unwrap_or("")
+                    && r["Sex"] == "Persons"
+                    && r["Age"] == "All ages"
+            })
+            .collect();
+        let at = |code: &str| latest.iter().find(|r| r["AreaCode"] == code).unwrap();
+        let shown = |r: &BTreeMap<String, String>| match r["Value"].parse::<f64>() {
+            Ok(v) => format!("{v:.1}"),
+            Err(_) => r["Value"].clone(),
+        };
+        let area = at("E06000010");
+        assert_eq!(cells[1], shown(area), "{id}");
+        assert_eq!(cells[3], shown(at("E92000001")), "{id}");
+        let values: Vec<f64> = latest
+            .iter()
+            .filter(|r| r["AreaType"] == "Local authority")
+            .filter_map(|r| r["Value"].parse().ok())
+            .collect();
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(cells[4], format!("{lo:.1}"), "{id}");
+        assert_eq!(cells[7], format!("{hi:.1}"), "{id}");
+        assert_eq!(
+            cells[8], area["ComparedtoEnglandvalueorpercentiles"],
+            "{id}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+    assert!(
+        !w.read("reports/example/index.html")
+            .contains("id=\"spine\""),
+        "the overview is the benchmark: no spine chart"
     );
 }

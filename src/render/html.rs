@@ -1,6 +1,8 @@
 //! The HTML report: one self-contained, accessible page built from published values only.
 
-use super::charts::{self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, Series, TrendChart};
+use super::charts::{
+    self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, Series, SpineChart, SpineRow, TrendChart,
+};
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
 use crate::indicators::gaps::Gap;
@@ -94,6 +96,8 @@ struct View<'a> {
     /// Comparisons that found no significant difference, listed after the findings.
     no_difference: Vec<String>,
     indicators: Vec<IndicatorView>,
+    /// Area pages: every indicator of the area against the range of all areas.
+    spine: Option<FigureView>,
     inputs: &'a [InputSummary],
     quality: Vec<QualityRow>,
     quarantined: u64,
@@ -426,6 +430,16 @@ pub fn page(
         });
     }
 
+    let spine = if overview {
+        None
+    } else {
+        spine_figure(plan, table, area)
+            .map(|(chart, mut view)| -> Result<FigureView> {
+                view.svg = strip_xml_header(&charts::svg(&chart)?);
+                Ok(view)
+            })
+            .transpose()?
+    };
     let quality = summarise_problems(problems);
     let area_links = if overview {
         table
@@ -465,6 +479,7 @@ pub fn page(
             .map(|(_, m)| m.clone())
             .collect(),
         indicators,
+        spine,
         inputs,
         quality,
         quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
@@ -644,6 +659,152 @@ fn trend_figure(
         alt,
         headers,
         rows,
+    };
+    Some((chart, view))
+}
+
+/// The value at quantile `q` of sorted values, interpolating between neighbours (R type 7).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// An area page's spine chart: each indicator's headline group, latest period, the area against
+/// the benchmark and the range of every area. None when no indicator has a benchmark value.
+fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Chart, FigureView)> {
+    let latest = *table.periods().last()?;
+    let areas = table.areas();
+    let (total, region) = (&areas[0].name, areas[area].region);
+    let mut rows = Vec::new();
+    let mut cells = Vec::new();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        let g = headline_group(plan, ii);
+        let value_at = |a: usize| {
+            table
+                .get((ii, g, None, a, latest))
+                .and_then(|r| r.value.value())
+        };
+        let Some(benchmark) = value_at(0) else {
+            continue;
+        };
+        let mut values: Vec<f64> = (0..areas.len())
+            .filter(|&a| areas[a].level == Level::Area)
+            .filter_map(value_at)
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        values.sort_by(f64::total_cmp);
+        let range = (
+            values[0],
+            quantile(&values, 0.25),
+            quantile(&values, 0.75),
+            values[values.len() - 1],
+        );
+        let u = unit(plan, ii);
+        let row = table.get((ii, g, None, area, latest));
+        let value = row.and_then(|r| r.value.value());
+        let marker = row.map_or("[x]", |r| r.value.marker()).to_string();
+        let shown = |v: Option<f64>, m: &str| v.map_or_else(|| m.to_string(), fmt1);
+        let compared = row.map_or(Comparison::NotCompared, |r| r.vs_total);
+        let region_text = region.map_or_else(
+            || "[x]".to_string(),
+            |rg| {
+                let r = table.get((ii, g, None, rg, latest));
+                shown(
+                    r.and_then(|r| r.value.value()),
+                    r.map_or("[x]", |r| r.value.marker()),
+                )
+            },
+        );
+        let who = g.map_or_else(String::new, |g| format!(" ({})", plan.groups[g].label));
+        let label = format!("{}{who}", ind.name);
+        cells.push(vec![
+            label.clone(),
+            shown(value, &marker),
+            region_text,
+            fmt1(benchmark),
+            fmt1(range.0),
+            fmt1(range.1),
+            fmt1(range.2),
+            fmt1(range.3),
+            compared.label().to_string(),
+        ]);
+        rows.push(SpineRow {
+            label: ind.name.clone(),
+            value,
+            marker: marker.clone(),
+            benchmark,
+            range,
+            compared,
+            text_value: value.map_or(
+                marker,
+                |v| {
+                    if u == "%" {
+                        with_unit(v, &u)
+                    } else {
+                        fmt1(v)
+                    }
+                },
+            ),
+        });
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let name = &areas[area].name;
+    let latest_label = period::label(plan.period, latest);
+    let title = format!("{name} against {total} and every area, {latest_label}");
+    let count = |pick: fn(Comparison) -> bool| rows.iter().filter(|r| pick(r.compared)).count();
+    let verdicts = [
+        (
+            "significantly better",
+            count(|c| matches!(c, Comparison::Better | Comparison::Best)),
+        ),
+        (
+            "significantly worse",
+            count(|c| matches!(c, Comparison::Worse | Comparison::Worst)),
+        ),
+        ("significantly higher", count(|c| c == Comparison::Higher)),
+        ("significantly lower", count(|c| c == Comparison::Lower)),
+        ("similar", count(|c| c == Comparison::Similar)),
+        ("not compared", count(|c| c == Comparison::NotCompared)),
+    ];
+    let said: Vec<String> = verdicts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} on {n}"))
+        .collect();
+    let alt = format!(
+        "Spine chart: {title}. Of {} indicators, against {total} {name} is {}. Each indicator is shown for its main reference group, which the table names. The table below gives every value.",
+        rows.len(),
+        said.join(", ")
+    );
+    let chart = Chart::Spine(SpineChart {
+        title: title.clone(),
+        benchmark: total.clone(),
+        rows,
+    });
+    let view = FigureView {
+        title,
+        svg: String::new(),
+        png: String::new(),
+        alt,
+        headers: [
+            "Indicator",
+            name.as_str(),
+            "Region",
+            total.as_str(),
+            "Lowest area",
+            "25th percentile",
+            "75th percentile",
+            "Highest area",
+            "Compared with the benchmark",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: cells,
     };
     Some((chart, view))
 }

@@ -52,20 +52,8 @@ fn marker<DB: DrawingBackend>(
     (px, py): (i32, i32),
     s: Significance,
 ) -> Result<()> {
-    let e = super::drawing::<DB::ErrorType>;
     let (direction, size, colour) = shape(s);
-    match direction {
-        0 => root.draw(&Circle::new((px, py), size, colour.filled())),
-        d => root.draw(&Polygon::new(
-            vec![
-                (px, py - d * size),
-                (px - size, py + d * size),
-                (px + size, py + d * size),
-            ],
-            colour.filled(),
-        )),
-    }
-    .map_err(e)
+    super::point_marker(root, (px, py), direction, size, colour.filled())
 }
 
 /// The words for where a point falls.

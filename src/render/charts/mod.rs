@@ -5,10 +5,12 @@
 
 mod bar;
 mod funnel;
+mod spine;
 mod trend;
 
 pub use bar::{Bar, BarChart};
 pub use funnel::{verdict as funnel_verdict, FunnelChart, FunnelPoint};
+pub use spine::{SpineChart, SpineRow};
 pub use trend::{Series, TrendChart};
 
 use crate::error::{Error, Result};
@@ -47,6 +49,7 @@ pub enum Chart {
     Bar(BarChart),
     Trend(TrendChart),
     Funnel(FunnelChart),
+    Spine(SpineChart),
 }
 
 impl Chart {
@@ -55,6 +58,7 @@ impl Chart {
             Chart::Bar(c) => bar::height(c),
             Chart::Trend(_) => trend::HEIGHT,
             Chart::Funnel(_) => funnel::HEIGHT,
+            Chart::Spine(c) => spine::height(c),
         }
     }
 
@@ -66,6 +70,7 @@ impl Chart {
             Chart::Bar(c) => bar::draw(root, c),
             Chart::Trend(c) => trend::draw(root, c),
             Chart::Funnel(c) => funnel::draw(root, c),
+            Chart::Spine(c) => spine::draw(root, c),
         }
     }
 }
@@ -122,6 +127,29 @@ fn y_grid<DB: DrawingBackend>(
             .map_err(e)?;
     }
     Ok(())
+}
+
+/// A point marker at `(px, py)`: a triangle pointing up (`direction` 1) or down (-1) with
+/// half-width `size`, else a circle of radius `size`, drawn in `style` (filled or outlined).
+fn point_marker<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    (px, py): (i32, i32),
+    direction: i32,
+    size: i32,
+    style: ShapeStyle,
+) -> Result<()> {
+    match direction {
+        1 | -1 => root.draw(&Polygon::new(
+            vec![
+                (px, py - direction * size),
+                (px - size, py + direction * size),
+                (px + size, py + direction * size),
+            ],
+            style,
+        )),
+        _ => root.draw(&Circle::new((px, py), size, style)),
+    }
+    .map_err(drawing::<DB::ErrorType>)
 }
 
 /// The smallest of 1, 2, 2.5, 5 and 10 times a power of ten that is at least `max`.
