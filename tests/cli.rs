@@ -3348,3 +3348,68 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
         "the overview is the benchmark: no spine chart"
     );
 }
+
+/// Indicators that share a `domain` get a heat map by group on every page: each cell is the
+/// value in indicators.csv (one decimal), `[z]` where the indicator is not computed for the group.
+#[test]
+fn a_domain_heat_map_shows_each_indicator_by_group_as_published() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let png =
+        fs::read(w.path("reports/example/charts/heatmap_monitoring_completeness.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    for (page, code) in [
+        ("reports/example/index.html", "E92000001"),
+        ("reports/example/areas/E08000003.html", "E08000003"),
+    ] {
+        let html = w.read(page);
+        let at = html
+            .find("<h2 id=\"heatmap-1\">")
+            .expect("a heat map section");
+        let (title, alt, table) = figure(
+            &html[at..].replacen("<h2 id=\"heatmap-1\">", "<h3>", 1),
+            &["Monitoring completeness by group"],
+        );
+        assert!(alt.starts_with("Heat map: "), "{alt}");
+        assert!(title.contains("2023&#x2f;24"), "{title}");
+        assert_eq!(table.len(), 6, "six indicators share the domain");
+        let header_at = html[at..].find("<thead>").unwrap() + at;
+        let header = &html[header_at..header_at + html[header_at..].find("</thead>").unwrap()];
+        let groups: Vec<&str> = header
+            .split("<th scope=\"col\">")
+            .skip(2)
+            .map(|h| h.split('<').next().unwrap())
+            .collect();
+        assert_eq!(groups.len(), 7, "{header}");
+        let mut zs = 0;
+        for cells in &table {
+            let name = &cells[0];
+            for (group, cell) in groups.iter().zip(&cells[1..]) {
+                let published = rows.iter().find(|r| {
+                    &r["IndicatorName"] == name
+                        && r["AreaCode"] == code
+                        && r["Timeperiod"] == "2023/24"
+                        && r["PopulationGroup"] == *group
+                        && r["Category"] == *group
+                        && r["Sex"] == "Persons"
+                        && r["Age"] == "All ages"
+                });
+                match published {
+                    None => {
+                        assert_eq!(cell, "[z]", "{name}, {group}");
+                        zs += 1;
+                    }
+                    Some(r) => match r["Value"].parse::<f64>() {
+                        Ok(v) => assert_eq!(cell, &format!("{v:.1}"), "{name}, {group}"),
+                        Err(_) => assert_eq!(cell, &r["Value"], "{name}, {group}"),
+                    },
+                }
+            }
+        }
+        assert_eq!(
+            zs, 6,
+            "immigration status is recorded for all service users only"
+        );
+    }
+}

@@ -85,6 +85,8 @@ pub struct Indicator {
     pub unit: Option<String>,
     /// Indices into `Plan::breakdowns`.
     pub breakdowns: Vec<usize>,
+    /// The heat map this indicator is a row of, if any.
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -561,6 +563,7 @@ fn compile(
             definition: ind.definition.clone(),
             unit: ind.unit.clone(),
             breakdowns: breakdowns_for,
+            domain: ind.domain.clone().filter(|d| !d.trim().is_empty()),
         });
     }
     let template = templates_spec.and_then(|((dir, shown), span)| {

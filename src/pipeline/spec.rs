@@ -230,6 +230,10 @@ pub struct IndicatorSpec {
     /// Records only: breakdowns to compute it by as well, e.g. `["sex", "age_band"]`.
     #[serde(default)]
     pub breakdowns: Option<Spanned<Vec<String>>>,
+    /// A heading that indicators share, e.g. `"Monitoring completeness"`: the report draws a
+    /// heat map of each domain's indicators by group.
+    #[serde(default)]
+    pub domain: Option<String>,
 }
 
 /// A breakdown: categories that split every group's records, each a SQL condition. A record goes

@@ -1,7 +1,8 @@
 //! The HTML report: one self-contained, accessible page built from published values only.
 
 use super::charts::{
-    self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, Series, SpineChart, SpineRow, TrendChart,
+    self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, HeatMap, Series, SpineChart, SpineRow,
+    TrendChart,
 };
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
@@ -64,6 +65,20 @@ struct FigureView {
     rows: Vec<Vec<String>>,
 }
 
+impl FigureView {
+    /// A figure whose SVG (and PNG link) the caller fills in once the chart is drawn.
+    fn new(title: String, alt: String, headers: Vec<String>, rows: Vec<Vec<String>>) -> FigureView {
+        FigureView {
+            title,
+            svg: String::new(),
+            png: String::new(),
+            alt,
+            headers,
+            rows,
+        }
+    }
+}
+
 /// One breakdown of an indicator: a row per category, a column per group.
 #[derive(Serialize)]
 struct BreakdownView {
@@ -98,6 +113,8 @@ struct View<'a> {
     indicators: Vec<IndicatorView>,
     /// Area pages: every indicator of the area against the range of all areas.
     spine: Option<FigureView>,
+    /// One heat map per indicator domain (indicators by group).
+    heatmaps: Vec<FigureView>,
     inputs: &'a [InputSummary],
     quality: Vec<QualityRow>,
     quarantined: u64,
@@ -440,6 +457,19 @@ pub fn page(
             })
             .transpose()?
     };
+    let mut heatmaps = Vec::new();
+    for (domain, chart, mut view) in heatmap_figures(plan, table, area) {
+        view.svg = strip_xml_header(&charts::svg(&chart)?);
+        if overview {
+            let stem = format!("heatmap_{}", file_stem(&domain));
+            view.png = format!("charts/{stem}.png");
+            charts_out.push(ChartOut {
+                file_stem: stem,
+                chart,
+            });
+        }
+        heatmaps.push(view);
+    }
     let quality = summarise_problems(problems);
     let area_links = if overview {
         table
@@ -480,6 +510,7 @@ pub fn page(
             .collect(),
         indicators,
         spine,
+        heatmaps,
         inputs,
         quality,
         quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
@@ -652,15 +683,155 @@ fn trend_figure(
         periods: labels,
         series,
     });
-    let view = FigureView {
-        title,
-        svg: String::new(),
-        png: String::new(),
-        alt,
-        headers,
-        rows,
-    };
+    let view = FigureView::new(title, alt, headers, rows);
     Some((chart, view))
+}
+
+/// A name made safe for a file: lower-case letters and digits, other runs as `_`.
+fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// One heat map per domain with two or more indicators: its indicators (rows) by every group any
+/// of them is computed for (columns), latest period, this page's area.
+fn heatmap_figures(
+    plan: &Plan,
+    table: &DisclosedTable,
+    area: usize,
+) -> Vec<(String, Chart, FigureView)> {
+    let Some(&latest) = table.periods().last() else {
+        return Vec::new();
+    };
+    let mut domains: Vec<&str> = Vec::new();
+    for ind in &plan.indicators {
+        if let Some(d) = ind.domain.as_deref() {
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for domain in domains {
+        let members: Vec<usize> = (0..plan.indicators.len())
+            .filter(|&i| plan.indicators[i].domain.as_deref() == Some(domain))
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let groups: Vec<usize> = (0..plan.groups.len())
+            .filter(|g| {
+                members
+                    .iter()
+                    .any(|&i| plan.indicators[i].groups.contains(g))
+            })
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let units: Vec<String> = members.iter().map(|&i| unit(plan, i)).collect();
+        let percent = units.iter().all(|u| u == "%");
+        let cells: Vec<Vec<(Option<f64>, String)>> = members
+            .iter()
+            .map(|&ii| {
+                groups
+                    .iter()
+                    .map(|&g| {
+                        if !plan.indicators[ii].groups.contains(&g) {
+                            return (None, "[z]".to_string());
+                        }
+                        match table.get((ii, Some(g), None, area, latest)) {
+                            Some(r) => match r.value.value() {
+                                Some(v) => (Some(v), fmt1(v)),
+                                None => (None, r.value.marker().to_string()),
+                            },
+                            None => (None, "[x]".to_string()),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let max = if percent {
+            100.0
+        } else {
+            cells
+                .iter()
+                .flatten()
+                .filter_map(|c| c.0)
+                .fold(0.0, f64::max)
+        };
+        let name = &table.areas()[area].name;
+        let latest_label = period::label(plan.period, latest);
+        let unit_note = if percent { " (%)" } else { "" };
+        let title = format!("{domain} by group{unit_note}, {name}, {latest_label}");
+        let rows: Vec<String> = members
+            .iter()
+            .map(|&i| plan.indicators[i].name.clone())
+            .collect();
+        let columns: Vec<String> = groups
+            .iter()
+            .map(|&g| plan.groups[g].label.clone())
+            .collect();
+        let lowest = cells
+            .iter()
+            .enumerate()
+            .flat_map(|(r, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter_map(move |(c, x)| x.0.map(|v| (v, r, c)))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let mut alt = format!(
+            "Heat map: {title}. {} indicators by {} groups.",
+            rows.len(),
+            columns.len()
+        );
+        if let Some((v, r, c)) = lowest {
+            alt.push_str(&format!(
+                " Lowest: {} for {}, {}.",
+                rows[r].to_lowercase(),
+                columns[c],
+                with_unit(v, &units[r])
+            ));
+        }
+        let hidden = cells
+            .iter()
+            .flatten()
+            .filter(|c| c.1.starts_with("[c]"))
+            .count();
+        if hidden > 0 {
+            alt.push_str(&format!(" {hidden} cell(s) too small to publish ([c])."));
+        }
+        alt.push_str(" The table below gives every value.");
+        let mut headers = vec!["Indicator".to_string()];
+        headers.extend(columns.iter().cloned());
+        let table_rows = rows
+            .iter()
+            .zip(&cells)
+            .map(|(name, row)| {
+                std::iter::once(name.clone())
+                    .chain(row.iter().map(|c| c.1.clone()))
+                    .collect()
+            })
+            .collect();
+        let chart = Chart::HeatMap(HeatMap {
+            title: title.clone(),
+            rows,
+            columns,
+            cells,
+            max,
+        });
+        let view = FigureView::new(title, alt, headers, table_rows);
+        out.push((domain.to_string(), chart, view));
+    }
+    out
 }
 
 /// The value at quantile `q` of sorted values, interpolating between neighbours (R type 7).
@@ -786,26 +957,20 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
         benchmark: total.clone(),
         rows,
     });
-    let view = FigureView {
-        title,
-        svg: String::new(),
-        png: String::new(),
-        alt,
-        headers: [
-            "Indicator",
-            name.as_str(),
-            "Region",
-            total.as_str(),
-            "Lowest area",
-            "25th percentile",
-            "75th percentile",
-            "Highest area",
-            "Compared with the benchmark",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: cells,
-    };
+    let headers = [
+        "Indicator",
+        name.as_str(),
+        "Region",
+        total.as_str(),
+        "Lowest area",
+        "25th percentile",
+        "75th percentile",
+        "Highest area",
+        "Compared with the benchmark",
+    ]
+    .map(String::from)
+    .to_vec();
+    let view = FigureView::new(title, alt, headers, cells);
     Some((chart, view))
 }
 
@@ -930,19 +1095,13 @@ fn funnel_figure(
         limits,
         points,
     });
-    let view = FigureView {
-        title,
-        svg: String::new(),
-        png: String::new(),
-        alt,
-        headers: vec![
-            "Area".into(),
-            format!("Value ({unit})"),
-            "Denominator".into(),
-            format!("Against {total}"),
-        ],
-        rows,
-    };
+    let headers = vec![
+        "Area".into(),
+        format!("Value ({unit})"),
+        "Denominator".into(),
+        format!("Against {total}"),
+    ];
+    let view = FigureView::new(title, alt, headers, rows);
     Some((chart, view))
 }
 

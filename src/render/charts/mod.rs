@@ -5,11 +5,13 @@
 
 mod bar;
 mod funnel;
+mod heatmap;
 mod spine;
 mod trend;
 
 pub use bar::{Bar, BarChart};
 pub use funnel::{verdict as funnel_verdict, FunnelChart, FunnelPoint};
+pub use heatmap::HeatMap;
 pub use spine::{SpineChart, SpineRow};
 pub use trend::{Series, TrendChart};
 
@@ -50,6 +52,7 @@ pub enum Chart {
     Trend(TrendChart),
     Funnel(FunnelChart),
     Spine(SpineChart),
+    HeatMap(HeatMap),
 }
 
 impl Chart {
@@ -59,6 +62,7 @@ impl Chart {
             Chart::Trend(_) => trend::HEIGHT,
             Chart::Funnel(_) => funnel::HEIGHT,
             Chart::Spine(c) => spine::height(c),
+            Chart::HeatMap(c) => heatmap::height(c),
         }
     }
 
@@ -71,6 +75,7 @@ impl Chart {
             Chart::Trend(c) => trend::draw(root, c),
             Chart::Funnel(c) => funnel::draw(root, c),
             Chart::Spine(c) => spine::draw(root, c),
+            Chart::HeatMap(c) => heatmap::draw(root, c),
         }
     }
 }
