@@ -3413,3 +3413,77 @@ fn a_domain_heat_map_shows_each_indicator_by_group_as_published() {
         );
     }
 }
+
+/// Population pyramids: each page's table holds the population file's latest year summed by sex
+/// and age band, rounded to the nearest 5 like every published count, and each band's share; a
+/// population file without sex and age band gives no pyramid.
+#[test]
+fn population_pyramids_show_the_rounded_estimates_by_sex_and_age() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let population = csv_rows(&w.read("sample_data/population.csv"));
+    let latest = population
+        .iter()
+        .map(|r| r["year"].parse::<i32>().unwrap())
+        .max()
+        .unwrap();
+    let page = w.read("reports/example/areas/E08000003.html");
+    let at = page
+        .find("<h2 id=\"population\">")
+        .expect("a population section");
+    let (title, alt, table) = figure(
+        &page[at..].replacen("<h2 id=\"population\">", "<h3>", 1),
+        &["Residents by age and sex"],
+    );
+    assert!(title.contains(&format!("Manchester, {latest}")), "{title}");
+    assert!(alt.starts_with("Population pyramid: "), "{alt}");
+    let mut expected: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in population
+        .iter()
+        .filter(|r| r["area_code"] == "E08000003" && r["year"] == latest.to_string())
+    {
+        *expected
+            .entry((r["age_band"].clone(), r["sex"].clone()))
+            .or_default() += r["population"].parse::<f64>().unwrap();
+    }
+    let rounded = |v: f64| format!("{}", (v / 5.0).round() * 5.0);
+    let total: f64 = expected.values().map(|&v| (v / 5.0).round() * 5.0).sum();
+    assert_eq!(table.len(), expected.len() / 2, "one row per age band");
+    assert_eq!(table[0][0], "0-4", "youngest first");
+    for cells in &table {
+        let males = expected[&(cells[0].clone(), "Male".to_string())];
+        let females = expected[&(cells[0].clone(), "Female".to_string())];
+        assert_eq!(cells[1], rounded(males), "{}", cells[0]);
+        assert_eq!(cells[2], rounded(females), "{}", cells[0]);
+        let share = |v: f64| format!("{:.1}%", 100.0 * (v / 5.0).round() * 5.0 / total);
+        assert_eq!(cells[3], share(males), "{}", cells[0]);
+        assert_eq!(cells[4], share(females), "{}", cells[0]);
+        assert_eq!(cells.len(), 7, "with the benchmark's shares");
+    }
+    let png = fs::read(w.path("reports/example/charts/population_pyramid.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+
+    // Without sex and age band, no pyramid.
+    let mut totals: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    for r in &population {
+        *totals
+            .entry((
+                r["area_code"].clone(),
+                r["area_name"].clone(),
+                r["year"].clone(),
+            ))
+            .or_default() += r["population"].parse::<f64>().unwrap();
+    }
+    let mut csv = String::from("area_code,area_name,year,population\n");
+    for ((code, name, year), n) in &totals {
+        csv.push_str(&format!("{code},\"{name}\",{year},{n}\n"));
+    }
+    w.write("sample_data/population.csv", &csv);
+    ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "reports/flat"]));
+    assert!(!w
+        .read("reports/flat/index.html")
+        .contains("id=\"population\""));
+    assert!(!w
+        .path("reports/flat/charts/population_pyramid.png")
+        .exists());
+}

@@ -6,8 +6,13 @@ use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
 /// Reads the estimates and sums them to the pipeline's areas (districts of older vintages and
-/// districts of an upper-tier authority map through `resolver`).
-pub fn load(source: &Source, resolver: &super::lookup::Resolver) -> Result<Loaded> {
+/// districts of an upper-tier authority map through `resolver`). When the file has `sex` and
+/// `age_band` columns, also returns the population by area, year, sex and age band (for the
+/// population pyramids).
+pub fn load(
+    source: &Source,
+    resolver: &super::lookup::Resolver,
+) -> Result<(Loaded, Option<DataFrame>)> {
     let Opened {
         frame: raw,
         rows_read,
@@ -52,23 +57,45 @@ pub fn load(source: &Source, resolver: &super::lookup::Resolver) -> Result<Loade
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;
     problems.extend(unreadable);
     problems.sort();
-    let totals = map_distinct(accepted, "area_code", "__area", |c| {
+    let mapped = map_distinct(accepted, "area_code", "__area", |c| {
         Some(resolver.area_of(c.trim()))
-    })?
-    .lazy()
-    .group_by([
-        col("__area").alias("area_code"),
-        col("__year").alias("year"),
-    ])
-    .agg([col("__pop").sum().alias("population")])
-    .sort(["area_code", "year"], Default::default())
-    .collect()?;
-    Ok(Loaded {
+    })?;
+    let has = |name: &str| mapped.get_column_names().iter().any(|c| c.as_str() == name);
+    let structure = if has("sex") && has("age_band") {
+        Some(
+            mapped
+                .clone()
+                .lazy()
+                .filter(col("__area").is_not_null())
+                .group_by([
+                    col("__area").alias("area_code"),
+                    col("__year").alias("year"),
+                    col("sex").str().strip_chars(lit(NULL)),
+                    col("age_band").str().strip_chars(lit(NULL)),
+                ])
+                .agg([col("__pop").sum().alias("population")])
+                .sort(["area_code", "year", "sex", "age_band"], Default::default())
+                .collect()?,
+        )
+    } else {
+        None
+    };
+    let totals = mapped
+        .lazy()
+        .group_by([
+            col("__area").alias("area_code"),
+            col("__year").alias("year"),
+        ])
+        .agg([col("__pop").sum().alias("population")])
+        .sort(["area_code", "year"], Default::default())
+        .collect()?;
+    let loaded = Loaded {
         frame: totals,
         rows_read,
         problems,
         outside: Vec::new(),
         notes: read_notes,
         tests: Vec::new(),
-    })
+    };
+    Ok((loaded, structure))
 }

@@ -24,6 +24,8 @@ pub struct Ingested {
     pub areas: Vec<ingest::lookup::AreaInfo>,
     pub records: Option<polars::prelude::DataFrame>,
     pub population: polars::prelude::DataFrame,
+    /// Population by area, year, sex and age band, when the population file has them.
+    pub structure: Option<polars::prelude::DataFrame>,
     /// Published tables by source index in the plan.
     pub published: std::collections::BTreeMap<usize, ingest::published::PublishedTable>,
     pub inputs: Vec<InputSummary>,
@@ -92,7 +94,7 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
         plan.code_history.as_ref().map(|(p, _)| p.as_path()),
     )?;
     let mut problems = Vec::new();
-    let (mut records, mut population) = (None, None);
+    let (mut records, mut population, mut structure) = (None, None, None);
     let mut published = std::collections::BTreeMap::new();
     for (si, source) in plan.sources.iter().enumerate() {
         match source.kind {
@@ -104,7 +106,8 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
                 records = Some(r.frame);
             }
             SourceKind::Population => {
-                let p = ingest::population::load(source, &resolver)?;
+                let (p, by_age) = ingest::population::load(source, &resolver)?;
+                structure = by_age;
                 inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
                 population = Some(p.frame);
@@ -122,6 +125,7 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
         areas: lookup.areas,
         records,
         population: population.ok_or_else(|| missing("population"))?,
+        structure,
         published,
         inputs,
         problems,
@@ -214,6 +218,10 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
     lap(stage, "disclosure", &mut timings);
 
     let stage = log.stage("render", "render and publish");
+    let pyramids = match &data.structure {
+        Some(s) => render::population::Pyramids::build(s, table.areas(), plan.disclosure)?,
+        None => None,
+    };
     let mut staging = Staging::new(&plan.out_dir)?;
     render::write_all(
         plan,
@@ -222,6 +230,7 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
         &data.problems,
         &mut staging,
         stage.progress(),
+        pyramids.as_ref(),
     )?;
     lap(stage, "render", &mut timings);
 

@@ -1,8 +1,8 @@
 //! The HTML report: one self-contained, accessible page built from published values only.
 
 use super::charts::{
-    self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, HeatMap, Series, SpineChart, SpineRow,
-    TrendChart,
+    self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, HeatMap, Pyramid, Series, SpineChart,
+    SpineRow, TrendChart,
 };
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
@@ -115,6 +115,8 @@ struct View<'a> {
     spine: Option<FigureView>,
     /// One heat map per indicator domain (indicators by group).
     heatmaps: Vec<FigureView>,
+    /// The resident population by age and sex, when the population file has them.
+    pyramid: Option<FigureView>,
     inputs: &'a [InputSummary],
     quality: Vec<QualityRow>,
     quarantined: u64,
@@ -229,6 +231,7 @@ pub fn page(
     inputs: &[InputSummary],
     problems: &[crate::ingest::Problem],
     gaps: &GapIndex,
+    pyramids: Option<&super::population::Pyramids>,
     area: usize,
 ) -> Result<(String, Vec<ChartOut>)> {
     let overview = area == 0;
@@ -470,6 +473,20 @@ pub fn page(
         }
         heatmaps.push(view);
     }
+    let pyramid = match pyramids.map(|p| pyramid_figure(p, table, area)) {
+        Some((chart, mut view)) => {
+            view.svg = strip_xml_header(&charts::svg(&chart)?);
+            if overview {
+                view.png = "charts/population_pyramid.png".into();
+                charts_out.push(ChartOut {
+                    file_stem: "population_pyramid".into(),
+                    chart,
+                });
+            }
+            Some(view)
+        }
+        None => None,
+    };
     let quality = summarise_problems(problems);
     let area_links = if overview {
         table
@@ -511,6 +528,7 @@ pub fn page(
         indicators,
         spine,
         heatmaps,
+        pyramid,
         inputs,
         quality,
         quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
@@ -685,6 +703,81 @@ fn trend_figure(
     });
     let view = FigureView::new(title, alt, headers, rows);
     Some((chart, view))
+}
+
+/// The page area's residents by age band and sex, against the benchmark on an area page.
+fn pyramid_figure(
+    p: &super::population::Pyramids,
+    table: &DisclosedTable,
+    area: usize,
+) -> (Chart, FigureView) {
+    let name = &table.areas()[area].name;
+    let total = &table.areas()[0].name;
+    let shares = p.shares(area);
+    let benchmark = (area != 0).then(|| p.shares(0));
+    let title = format!(
+        "Residents by age and sex, {name}, {} (ONS estimates)",
+        p.year
+    );
+    let pct = |v: Option<f64>| v.map_or_else(|| "[c]".to_string(), |v| format!("{}%", fmt1(v)));
+    let mut headers: Vec<String> = [
+        "Age band",
+        "Males",
+        "Females",
+        "Males (% of residents)",
+        "Females (% of residents)",
+    ]
+    .map(String::from)
+    .to_vec();
+    if benchmark.is_some() {
+        headers.push(format!("{total}: males (%)"));
+        headers.push(format!("{total}: females (%)"));
+    }
+    let rows = p
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(b, band)| {
+            let (m, f) = p.areas[area][b];
+            let mut row = vec![
+                band.clone(),
+                cell(m),
+                cell(f),
+                pct(shares[b].0),
+                pct(shares[b].1),
+            ];
+            if let Some(bm) = &benchmark {
+                row.push(pct(bm[b].0));
+                row.push(pct(bm[b].1));
+            }
+            row
+        })
+        .collect();
+    let largest = |pick: fn(&charts::Shares) -> Option<f64>| {
+        shares
+            .iter()
+            .enumerate()
+            .filter_map(|(b, s)| pick(s).map(|v| (b, v)))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(b, v)| format!("{} ({}%)", p.bands[b], fmt1(v)))
+            .unwrap_or_else(|| "[c]".into())
+    };
+    let mut alt = format!(
+        "Population pyramid: {title}. The largest age band is {} for males and {} for females.",
+        largest(|s| s.0),
+        largest(|s| s.1)
+    );
+    if benchmark.is_some() {
+        alt.push_str(&format!(" Black ticks mark the shares of {total}."));
+    }
+    alt.push_str(" The table below gives every value.");
+    let chart = Chart::Pyramid(Pyramid {
+        title: title.clone(),
+        bands: p.bands.clone(),
+        shares,
+        benchmark: benchmark.map(|b| (total.clone(), b)),
+    });
+    (chart, FigureView::new(title, alt, headers, rows))
 }
 
 /// A name made safe for a file: lower-case letters and digits, other runs as `_`.

@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod html;
+pub mod population;
 pub mod sheets;
 pub mod tables;
 
@@ -21,6 +22,7 @@ pub fn write_all(
     problems: &[Problem],
     staging: &mut Staging,
     progress: &Progress,
+    pyramids: Option<&population::Pyramids>,
 ) -> Result<()> {
     // The tables, the two workbooks and the pages are independent: built side by side, then
     // written in a fixed order.
@@ -46,14 +48,14 @@ pub fn write_all(
         )
     };
     let pages = || -> Result<_> {
-        let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, 0)?;
+        let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, pyramids, 0)?;
         progress.inc(1);
         progress.add_length(charts.len() as u64);
         // One page per area, built in parallel and written in area order.
         let pages = areas
             .par_iter()
             .map(|&a| {
-                let page = html::page(plan, table, inputs, problems, &gap_index, a);
+                let page = html::page(plan, table, inputs, problems, &gap_index, pyramids, a);
                 progress.inc(1);
                 page.map(|(page, _)| {
                     (

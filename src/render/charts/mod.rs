@@ -6,12 +6,14 @@
 mod bar;
 mod funnel;
 mod heatmap;
+mod pyramid;
 mod spine;
 mod trend;
 
 pub use bar::{Bar, BarChart};
 pub use funnel::{verdict as funnel_verdict, FunnelChart, FunnelPoint};
 pub use heatmap::HeatMap;
+pub use pyramid::{Pyramid, Shares};
 pub use spine::{SpineChart, SpineRow};
 pub use trend::{Series, TrendChart};
 
@@ -53,6 +55,7 @@ pub enum Chart {
     Funnel(FunnelChart),
     Spine(SpineChart),
     HeatMap(HeatMap),
+    Pyramid(Pyramid),
 }
 
 impl Chart {
@@ -63,6 +66,7 @@ impl Chart {
             Chart::Funnel(_) => funnel::HEIGHT,
             Chart::Spine(c) => spine::height(c),
             Chart::HeatMap(c) => heatmap::height(c),
+            Chart::Pyramid(c) => pyramid::height(c),
         }
     }
 
@@ -76,6 +80,7 @@ impl Chart {
             Chart::Funnel(c) => funnel::draw(root, c),
             Chart::Spine(c) => spine::draw(root, c),
             Chart::HeatMap(c) => heatmap::draw(root, c),
+            Chart::Pyramid(c) => pyramid::draw(root, c),
         }
     }
 }
