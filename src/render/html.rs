@@ -128,10 +128,12 @@ struct View<'a> {
     groups: Vec<(String, String)>,
 }
 
-/// A chart the report embeds, also written as PNG by the caller.
+/// A chart of the overview, which the caller also writes as `charts/<file_stem>.svg` (this SVG
+/// document) and `.png`.
 pub struct ChartOut {
     pub file_stem: String,
     pub chart: Chart,
+    pub svg: String,
 }
 
 fn fmt1(v: f64) -> String {
@@ -403,10 +405,13 @@ pub fn page(
         let alt = alt_text(&chart, &u);
         let chart = Chart::Bar(chart);
         let svg = charts::svg(&chart)?;
-        charts_out.push(ChartOut {
-            file_stem: ind.id.clone(),
-            chart,
-        });
+        if overview {
+            charts_out.push(ChartOut {
+                file_stem: ind.id.clone(),
+                chart,
+                svg: svg.clone(),
+            });
+        }
         let headline = headline_group(plan, ii);
         let mut figures = Vec::new();
         let mut extra = Vec::new();
@@ -419,14 +424,16 @@ pub fn page(
             }
         }
         for (stem, chart, mut view) in extra {
-            view.svg = strip_xml_header(&charts::svg(&chart)?);
+            let svg = charts::svg(&chart)?;
+            view.svg = strip_xml_header(&svg);
             if overview {
                 view.png = format!("charts/{stem}.png");
+                charts_out.push(ChartOut {
+                    file_stem: stem,
+                    chart,
+                    svg,
+                });
             }
-            charts_out.push(ChartOut {
-                file_stem: stem,
-                chart,
-            });
             figures.push(view);
         }
         indicators.push(IndicatorView {
@@ -462,25 +469,29 @@ pub fn page(
     };
     let mut heatmaps = Vec::new();
     for (domain, chart, mut view) in heatmap_figures(plan, table, area) {
-        view.svg = strip_xml_header(&charts::svg(&chart)?);
+        let svg = charts::svg(&chart)?;
+        view.svg = strip_xml_header(&svg);
         if overview {
             let stem = format!("heatmap_{}", file_stem(&domain));
             view.png = format!("charts/{stem}.png");
             charts_out.push(ChartOut {
                 file_stem: stem,
                 chart,
+                svg,
             });
         }
         heatmaps.push(view);
     }
     let pyramid = match pyramids.map(|p| pyramid_figure(p, table, area)) {
         Some((chart, mut view)) => {
-            view.svg = strip_xml_header(&charts::svg(&chart)?);
+            let svg = charts::svg(&chart)?;
+            view.svg = strip_xml_header(&svg);
             if overview {
                 view.png = "charts/population_pyramid.png".into();
                 charts_out.push(ChartOut {
                     file_stem: "population_pyramid".into(),
                     chart,
+                    svg,
                 });
             }
             Some(view)

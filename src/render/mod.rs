@@ -47,25 +47,41 @@ pub fn write_all(
             || rayon::join(|| sheets::xlsx(&book), || sheets::ods(&book)),
         )
     };
+    // The overview's PNG charts are drawn straight into the staging folder, beside the pages.
+    let shared: &Staging = staging;
     let pages = || -> Result<_> {
         let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, pyramids, 0)?;
         progress.inc(1);
         progress.add_length(charts.len() as u64);
-        // One page per area, built in parallel and written in area order.
-        let pages = areas
-            .par_iter()
-            .map(|&a| {
-                let page = html::page(plan, table, inputs, problems, &gap_index, pyramids, a);
-                progress.inc(1);
-                page.map(|(page, _)| {
-                    (
-                        format!("areas/{}", html::area_page_name(&table.areas()[a].code)),
-                        page,
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((html, charts, pages))
+        let (pages, pngs) = rayon::join(
+            || {
+                // One page per area, built in parallel and written in area order.
+                areas
+                    .par_iter()
+                    .map(|&a| {
+                        let page =
+                            html::page(plan, table, inputs, problems, &gap_index, pyramids, a);
+                        progress.inc(1);
+                        page.map(|(page, _)| {
+                            let name = html::area_page_name(&table.areas()[a].code);
+                            (format!("areas/{name}"), page)
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            },
+            || {
+                charts
+                    .par_iter()
+                    .map(|c| {
+                        let rel = format!("charts/{}.png", c.file_stem);
+                        charts::png(&c.chart, &shared.path(&rel)?)?;
+                        progress.inc(1);
+                        Ok(rel)
+                    })
+                    .collect::<Result<Vec<_>>>()
+            },
+        );
+        Ok((html, charts, pages?, pngs?))
     };
     let ((tables_out, (xlsx, ods)), pages) = rayon::join(files, pages);
     let (csv, parquet, gaps_csv) = tables_out?;
@@ -75,29 +91,14 @@ pub fn write_all(
     staging.write("jsna-indicators.xlsx", &xlsx?)?;
     staging.write("jsna-indicators.ods", &ods?)?;
     progress.inc(5);
-    let (html, charts, pages) = pages?;
+    let (html, charts, pages, pngs) = pages?;
     for (file, page) in pages {
         staging.write(&file, page.as_bytes())?;
     }
     staging.write("index.html", html.as_bytes())?;
-    let paths: Vec<(String, std::path::PathBuf)> = charts
-        .iter()
-        .map(|c| {
-            let rel = format!("charts/{}.png", c.file_stem);
-            let p = staging.path(&rel);
-            p.map(|p| (rel, p))
-        })
-        .collect::<Result<_>>()?;
-    charts
-        .par_iter()
-        .zip(paths.par_iter())
-        .try_for_each(|(c, (_, p))| charts::png(&c.chart, p).map(|()| progress.inc(1)))?;
-    for (c, (rel, _)) in charts.iter().zip(&paths) {
+    for (c, rel) in charts.iter().zip(&pngs) {
         staging.record(rel)?;
-        staging.write(
-            &format!("charts/{}.svg", c.file_stem),
-            charts::svg(&c.chart)?.as_bytes(),
-        )?;
+        staging.write(&format!("charts/{}.svg", c.file_stem), c.svg.as_bytes())?;
     }
     staging.write("quality/quarantine.csv", &quarantine_csv(problems)?)?;
     staging.write("quality/summary.csv", &summary_csv(inputs, problems)?)?;
