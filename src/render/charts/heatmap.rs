@@ -47,7 +47,7 @@ pub fn shade(v: f64, max: f64) -> (RGBColor, RGBColor) {
 }
 
 /// WCAG relative luminance of an sRGB colour.
-fn luminance(c: RGBColor) -> f64 {
+pub(super) fn luminance(c: RGBColor) -> f64 {
     let f = |u: u8| {
         let s = u as f64 / 255.0;
         if s <= 0.03928 {

@@ -257,6 +257,20 @@ mod tests {
     }
 
     #[test]
+    fn every_colour_that_carries_data_has_three_to_one_contrast_on_white() {
+        let on_white = |c: RGBColor| 1.05 / (heatmap::luminance(c) + 0.05);
+        for (name, c) in [
+            ("groups", BAR),
+            ("reference", REFERENCE),
+            ("below the limits", LOW),
+            ("text and benchmark lines", INK),
+            ("spine middle half", spine::MIDDLE_HALF),
+        ] {
+            assert!(on_white(c) >= 3.0, "{name}: {:.2}:1", on_white(c));
+        }
+    }
+
+    #[test]
     fn titles_wrap_and_nice_maxima_round_up() {
         assert_eq!(nice_max(0.0), 1.0);
         assert_eq!(nice_max(79.0), 100.0);

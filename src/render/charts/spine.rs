@@ -4,7 +4,7 @@
 //! (triangle up better or higher, down worse or lower, circle similar, ring not compared), and
 //! the verdict is also written at the end of the row.
 
-use super::{small_font, text_font, title, wrap, BAR, GRID, INK, LOW, REFERENCE};
+use super::{small_font, text_font, title, wrap, BAR, GRID, INK, LOW};
 use crate::error::Result;
 use crate::stats::Comparison;
 use plotters::prelude::*;
@@ -33,6 +33,9 @@ pub struct SpineChart {
     pub rows: Vec<SpineRow>,
 }
 
+/// The 25th to 75th percentile band: 3.4:1 on white, so the band itself is legible.
+pub(super) const MIDDLE_HALF: RGBColor = RGBColor(0x87, 0x8d, 0x90);
+
 const TOP: i32 = 92;
 const ROW: i32 = 44;
 const LEFT: i32 = 270;
@@ -59,7 +62,7 @@ fn shape(c: Comparison) -> (i32, RGBColor) {
     match c {
         Comparison::Better | Comparison::Best | Comparison::Higher => (1, BAR),
         Comparison::Worse | Comparison::Worst | Comparison::Lower => (-1, LOW),
-        Comparison::Similar => (0, REFERENCE),
+        Comparison::Similar => (0, INK),
         Comparison::NotCompared => (2, INK),
     }
 }
@@ -132,7 +135,7 @@ pub(super) fn draw<DB: DrawingBackend>(
                 (position(row, p25), centre - 9),
                 (position(row, p75), centre + 9),
             ],
-            GRID.filled(),
+            MIDDLE_HALF.filled(),
         ))
         .map_err(e)?;
         match row.value {
@@ -170,7 +173,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     ))
     .map_err(e)?;
     root.draw(&Text::new(
-        "Markers: ▲ better or higher, ▼ worse or lower, ● similar, ○ not compared.",
+        "Markers: ▲ better or higher, ▼ worse or lower, ● similar, ○ not compared (black).",
         (16, bottom + 34),
         text,
     ))
