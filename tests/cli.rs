@@ -163,7 +163,7 @@ fn example_run_writes_the_documented_outputs() {
 
     let csv = w.read("reports/example/indicators.csv");
     let header = csv.lines().next().unwrap();
-    assert_eq!(header, "IndicatorID,IndicatorName,AreaCode,AreaName,AreaType,ParentCode,Sex,Age,CategoryType,Category,Timeperiod,TimeperiodSortable,Value,LowerCI95.0limit,UpperCI95.0limit,LowerCI99.8limit,UpperCI99.8limit,Count,Denominator,Valuenote,RecentTrend,ComparedtoEnglandvalueorpercentiles,ComparedtoRegionvalueorpercentiles,PopulationGroup");
+    assert_eq!(header, "IndicatorID,IndicatorName,AreaCode,AreaName,AreaType,ParentCode,Sex,Age,CategoryType,Category,Timeperiod,TimeperiodSortable,Value,LowerCI95.0limit,UpperCI95.0limit,LowerCI99.8limit,UpperCI99.8limit,Count,Denominator,Valuenote,RecentTrend,ComparedtoEnglandvalueorpercentiles,ComparedtoRegionvalueorpercentiles,PopulationGroup,FunnelSignificance,ComparedtoThreshold");
     let rows = csv_rows(&csv);
     // Every group, the reference groups included, has real values with both intervals.
     for group in [
@@ -208,7 +208,8 @@ fn no_published_count_is_between_one_and_seven_and_counts_are_rounded() {
     for r in &rows {
         for col in ["Count", "Denominator"] {
             match r[col].parse::<f64>() {
-                Ok(v) if r["IndicatorID"] == "asylum_support_rate" && col == "Denominator" => {
+                // Rates are over residents (public estimates), not counted people.
+                Ok(v) if r["IndicatorName"].contains("per 1") && col == "Denominator" => {
                     assert!(v > 0.0)
                 }
                 Ok(v) => {
@@ -3303,7 +3304,7 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
     let (title, alt, table) = figure(&page.replace("<h2 id=\"spine\">", "<h3>"), &["every area"]);
     assert!(title.starts_with("Kingston upon Hull, City of against All sample areas"));
     assert!(alt.starts_with("Spine chart: "), "{alt}");
-    assert_eq!(table.len(), 13, "one row per indicator");
+    assert_eq!(table.len(), 16, "one row per indicator");
     let names: BTreeMap<&str, &str> = rows
         .iter()
         .map(|r| (r["IndicatorName"].as_str(), r["IndicatorID"].as_str()))
@@ -3348,7 +3349,7 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 13);
+    assert_eq!(checked, 16);
     assert!(
         !w.read("reports/example/index.html")
             .contains("id=\"spine\""),
@@ -3486,6 +3487,21 @@ fn population_pyramids_show_the_rounded_estimates_by_sex_and_age() {
         csv.push_str(&format!("{code},\"{name}\",{year},{n}\n"));
     }
     w.write("sample_data/population.csv", &csv);
+    // Residents by age or sex (a `population` condition) need the two columns: a clear error.
+    let o = w.jsna(&["run", "pipelines/example.toml", "--out", "reports/flat"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("indicator 'uasc_children_rate' counts residents where age_max <= 17, which needs a population file with `sex` and `age_band` columns"),
+        "{}",
+        stderr(&o)
+    );
+    let pipeline: String = w
+        .read("pipelines/example.toml")
+        .lines()
+        .filter(|l| !l.starts_with("population = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    w.write("pipelines/example.toml", &pipeline);
     ok(&w.jsna(&["run", "pipelines/example.toml", "--out", "reports/flat"]));
     assert!(!w
         .read("reports/flat/index.html")
@@ -3493,4 +3509,322 @@ fn population_pyramids_show_the_rounded_estimates_by_sex_and_age() {
     assert!(!w
         .path("reports/flat/charts/population_pyramid.png")
         .exists());
+}
+
+/// `near` for a figure written to 6 decimal places.
+fn near6(got: &str, want: f64) {
+    let g: f64 = got
+        .parse()
+        .unwrap_or_else(|_| panic!("{got:?} is not a number"));
+    assert!(
+        (g - want).abs() <= 5e-7 + 1e-9 * want.abs(),
+        "got {g}, want {want}"
+    );
+}
+
+/// z for a two-sided interval, as published to 9 decimal places.
+fn z_of(confidence: f64) -> f64 {
+    if confidence == 0.95 {
+        1.959963985
+    } else {
+        3.090232306
+    }
+}
+
+/// Byar's interval of a count (used from 10 events), written out here from the formula.
+fn byar(x: f64, confidence: f64) -> (f64, f64) {
+    let z = z_of(confidence);
+    let lo = x * (1.0 - 1.0 / (9.0 * x) - z / (3.0 * x.sqrt())).powi(3);
+    let y = x + 1.0;
+    let hi = y * (1.0 - 1.0 / (9.0 * y) + z / (3.0 * y.sqrt())).powi(3);
+    (lo, hi)
+}
+
+/// The Wilson score interval of x in n, written out here from the formula.
+fn wilson_by_hand(x: f64, n: f64, confidence: f64) -> (f64, f64) {
+    let z = z_of(confidence);
+    let p = x / n;
+    let centre = p + z * z / (2.0 * n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    let den = 1.0 + z * z / n;
+    ((centre - half) / den, (centre + half) / den)
+}
+
+/// Rates of records over residents, the representation index and the threshold flag, against
+/// counts made here from records.csv and population.csv (unrounded, from a restricted run);
+/// the rate gap and the funnel column against the published figures.
+#[test]
+fn rates_of_records_and_representation_match_an_independent_count() {
+    let w = Work::new();
+    ok(&w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--restricted",
+        "restricted",
+    ]));
+    let restricted = csv_rows(&w.read("restricted/indicators_restricted.csv"));
+    // Records as accepted: the quarantined lines (numbered from the header's line 1) left out.
+    let quarantined: std::collections::BTreeSet<usize> =
+        csv_rows(&w.read("reports/example/quality/quarantine.csv"))
+            .iter()
+            .filter(|r| r["source"] == "records")
+            .map(|r| r["row"].parse().unwrap())
+            .collect();
+    let records: Vec<_> = csv_rows(&w.read("sample_data/records.csv"))
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !quarantined.contains(&(i + 2)))
+        .map(|(_, r)| r)
+        .collect();
+    let population = csv_rows(&w.read("sample_data/population.csv"));
+    let refugee = [
+        "asylum_seeker",
+        "refugee",
+        "refused_asylum_seeker",
+        "uasc",
+        "nrpf",
+        "resettled",
+    ];
+    let in_2023_24 = |r: &BTreeMap<String, String>| {
+        ("2023-04-01".."2024-04-01").contains(&r["referral_date"].as_str())
+    };
+    let age = |r: &BTreeMap<String, String>| r["age"].parse::<i32>().ok();
+    let women = |r: &BTreeMap<String, String>| {
+        r["sex"] == "F" && refugee.contains(&r["immigration_status"].as_str())
+    };
+    let older = |r: &BTreeMap<String, String>| {
+        age(r).is_some_and(|a| a >= 60)
+            && refugee[..5]
+                .iter()
+                .chain(["resettled"].iter())
+                .any(|s| *s == r["immigration_status"])
+    };
+    let uasc_child =
+        |r: &BTreeMap<String, String>| r["uasc"] == "Y" && age(r).is_some_and(|a| a < 18);
+    let birmingham = "E08000025";
+    let here = |r: &&BTreeMap<String, String>| r["area_code"] == birmingham && in_2023_24(r);
+    let count = |f: &dyn Fn(&BTreeMap<String, String>) -> bool| {
+        records.iter().filter(here).filter(|r| f(r)).count() as f64
+    };
+    let residents = |f: &dyn Fn(&str, &str) -> bool| -> f64 {
+        population
+            .iter()
+            .filter(|r| r["area_code"] == birmingham && r["year"] == "2023")
+            .filter(|r| f(&r["sex"], &r["age_band"]))
+            .map(|r| r["population"].parse::<f64>().unwrap())
+            .sum()
+    };
+    let row = |id: &str, group: &str| {
+        restricted
+            .iter()
+            .find(|r| {
+                r["IndicatorID"] == id
+                    && r["AreaCode"] == birmingham
+                    && r["Timeperiod"] == "2023/24"
+                    && r["PopulationGroup"] == group
+                    && r["Category"] == group
+            })
+            .unwrap_or_else(|| panic!("no row for {id} {group}"))
+            .clone()
+    };
+    let women_label = "Women and girls seeking asylum or with refugee status";
+    let older_label = "Older refugees and asylum seekers (60+)";
+
+    // Referrals of refugee women per 1,000 female residents, with Byar's interval.
+    let (x, pop) = (count(&women), residents(&|sex, _| sex == "Female"));
+    assert!(x >= 10.0, "{x}");
+    let r = row("referral_rate", women_label);
+    near6(&r["Count"], x);
+    near6(&r["Denominator"], pop);
+    near6(&r["Value"], x / pop * 1000.0);
+    let (lo, hi) = byar(x, 0.95);
+    near6(&r["LowerCI95.0limit"], lo / pop * 1000.0);
+    near6(&r["UpperCI95.0limit"], hi / pop * 1000.0);
+    let (lo, hi) = byar(x, 0.998);
+    near6(&r["LowerCI99.8limit"], lo / pop * 1000.0);
+    near6(&r["UpperCI99.8limit"], hi / pop * 1000.0);
+
+    // Representation of older refugees: their share of all referrals over the share of
+    // residents aged 60 and over.
+    let (x, n) = (count(&older), count(&|_| true));
+    let share = residents(&|_, band| {
+        band.split(['-', '+'])
+            .next()
+            .unwrap()
+            .parse::<i32>()
+            .unwrap()
+            >= 60
+    }) / residents(&|_, _| true);
+    let r = row("representation_index", older_label);
+    near6(&r["Count"], x);
+    near6(&r["Denominator"], n);
+    near6(&r["Value"], x / n / share);
+    for (conf, lo, hi) in [
+        (0.95, "LowerCI95.0limit", "UpperCI95.0limit"),
+        (0.998, "LowerCI99.8limit", "UpperCI99.8limit"),
+    ] {
+        let (a, b) = wilson_by_hand(x, n, conf);
+        near6(&r[lo], a / share);
+        near6(&r[hi], b / share);
+    }
+
+    // UASC children per 10,000 children, flagged against the 0.1% threshold.
+    let children = residents(&|_, band| ["0-4", "5-9", "10-14", "15-17"].contains(&band));
+    let x = count(&uasc_child);
+    let r = row("uasc_children_rate", "UASC and former UASC care leavers");
+    near6(&r["Value"], x / children * 10_000.0);
+    let flag = if x / children * 10_000.0 >= 10.0 {
+        "At or above threshold"
+    } else {
+        "Below threshold"
+    };
+    assert_eq!(r["ComparedtoThreshold"], flag);
+    // The threshold flag is on every row of that indicator, and on no other indicator.
+    let published = csv_rows(&w.read("reports/example/indicators.csv"));
+    for p in &published {
+        let has = p["ComparedtoThreshold"] != "Not compared";
+        let numeric = p["Value"].parse::<f64>().is_ok();
+        assert_eq!(
+            has,
+            p["IndicatorID"] == "uasc_children_rate" && numeric,
+            "{p:?}"
+        );
+    }
+
+    // The gap between two rates: the ratio with its log-scale interval, from published counts.
+    let gaps = csv_rows(&w.read("reports/example/gaps.csv"));
+    let published_row = |group: &str| {
+        published
+            .iter()
+            .find(|r| {
+                r["IndicatorID"] == "referral_rate"
+                    && r["AreaCode"] == "E92000001"
+                    && r["Timeperiod"] == "2023/24"
+                    && r["Category"] == group
+            })
+            .unwrap()
+    };
+    let (g, reference) = (
+        published_row(women_label),
+        published_row("All service users"),
+    );
+    let num = |r: &BTreeMap<String, String>, c: &str| r[c].parse::<f64>().unwrap();
+    let (x1, n1, x2, n2) = (
+        num(g, "Count"),
+        num(g, "Denominator"),
+        num(reference, "Count"),
+        num(reference, "Denominator"),
+    );
+    let gap = gaps
+        .iter()
+        .find(|r| {
+            r["IndicatorID"] == "referral_rate"
+                && r["AreaCode"] == "E92000001"
+                && r["Timeperiod"] == "2023/24"
+                && r["Group"] == women_label
+                && r["ReferenceGroup"] == "All service users"
+        })
+        .expect("a gap row for a rate of records");
+    let ratio = (x1 / n1) / (x2 / n2);
+    let se = (1.0 / x1 + 1.0 / x2).sqrt();
+    near6(&gap["Ratio"], ratio);
+    near6(
+        &gap["RatioLowerCI95.0limit"],
+        (ratio.ln() - 1.959963985 * se).exp(),
+    );
+    near6(
+        &gap["RatioUpperCI95.0limit"],
+        (ratio.ln() + 1.959963985 * se).exp(),
+    );
+    near6(&gap["Difference"], (x1 / n1 - x2 / n2) * 1000.0);
+    let half = 1.959963985 * (x1 / (n1 * n1) + x2 / (n2 * n2)).sqrt() * 1000.0;
+    near6(
+        &gap["DifferenceLowerCI95.0limit"],
+        (x1 / n1 - x2 / n2) * 1000.0 - half,
+    );
+
+    // The funnel column of a proportion: each area against the normal-approximation limits
+    // around England's value at its own denominator.
+    let mut checked = 0;
+    for p in published.iter().filter(|r| {
+        r["IndicatorID"] == "interpreter_provided"
+            && r["Category"] == "All service users"
+            && r["Sex"] == "Persons"
+            && r["Age"] == "All ages"
+    }) {
+        let england = published
+            .iter()
+            .find(|e| {
+                e["IndicatorID"] == p["IndicatorID"]
+                    && e["AreaCode"] == "E92000001"
+                    && e["Timeperiod"] == p["Timeperiod"]
+                    && e["Category"] == p["Category"]
+                    && e["Sex"] == "Persons"
+                    && e["Age"] == "All ages"
+            })
+            .unwrap();
+        if p["AreaType"] != "Local authority" {
+            assert_eq!(p["FunnelSignificance"], "Not compared");
+            continue;
+        }
+        let (Ok(v), Ok(n)) = (p["Value"].parse::<f64>(), p["Denominator"].parse::<f64>()) else {
+            assert_eq!(p["FunnelSignificance"], "Not compared");
+            continue;
+        };
+        let avg = num(england, "Value") / 100.0;
+        let limits = |z: f64| {
+            let h = z * (avg * (1.0 - avg) / n).sqrt();
+            ((avg - h).max(0.0) * 100.0, (avg + h).min(1.0) * 100.0)
+        };
+        let (l95, l998) = (limits(1.959963985), limits(3.090232306));
+        let want = if v > l998.1 {
+            "High (0.001)"
+        } else if v > l95.1 {
+            "High (0.025)"
+        } else if v < l998.0 {
+            "Low (0.001)"
+        } else if v < l95.0 {
+            "Low (0.025)"
+        } else {
+            "Not significant"
+        };
+        assert_eq!(p["FunnelSignificance"], want, "{p:?}");
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+/// Population conditions, representation and thresholds are checked before any data is read.
+#[test]
+fn misused_population_keys_are_reported_with_their_lines() {
+    let w = Work::new();
+    let text = w
+        .read("pipelines/example.toml")
+        .replace("population = \"sex = 'Female'\"", "population = \"gender = 'Female'\"")
+        .replace(
+            "method = \"representation\"\n",
+            "method = \"representation\"\nnumerator = \"age > 1\"\n",
+        )
+        .replace(
+            "id = \"referral_rate\"\n",
+            "id = \"referral_rate\"\nbreakdowns = [\"sex\"]\n",
+        )
+        .replace(
+            "numerator = \"interpreter_provided = 'Y'\"\n",
+            "numerator = \"interpreter_provided = 'Y'\"\npopulation = \"sex = 'Male'\"\nthreshold = 50\n",
+        );
+    w.write("pipelines/bad.toml", &text);
+    let o = w.jsna(&["validate", "pipelines/bad.toml"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for says in [
+        "population 'gender = 'Female'' is not a valid condition over the population columns (sex, age_band, age_min, age_max)",
+        "is a representation index, which takes no numerator",
+        "indicator 'referral_rate': a 'rate' indicator has no breakdowns yet",
+        "indicator 'interpreter_provided': `population` is for 'rate' and 'representation' indicators",
+        "indicator 'interpreter_provided': `threshold` is for 'rate' indicators",
+    ] {
+        assert!(err.contains(says), "missing {says:?} in:\n{err}");
+    }
+    assert!(err.contains("pipelines/bad.toml:"), "{err}");
 }

@@ -63,6 +63,11 @@ pub struct PublishedRow {
     pub vs_total: Comparison,
     pub vs_region: Comparison,
     pub trend: Trend,
+    /// Area rows of proportions and rates: where the value falls in the funnel plot of every
+    /// area around the total's value.
+    pub funnel: Option<stats::funnel::Significance>,
+    /// Indicators with a threshold: whether the value is at or above it.
+    pub at_threshold: Option<bool>,
 }
 
 impl PublishedRow {
@@ -93,6 +98,8 @@ impl PublishedRow {
             vs_total: Comparison::NotCompared,
             vs_region: Comparison::NotCompared,
             trend: Trend::CannotBeCalculated,
+            funnel: None,
+            at_threshold: None,
         }
     }
 }
@@ -103,6 +110,8 @@ pub struct Annotations {
     pub vs_total: Comparison,
     pub vs_region: Comparison,
     pub trend: Trend,
+    pub funnel: Option<stats::funnel::Significance>,
+    pub at_threshold: Option<bool>,
 }
 
 /// How many cells each rule suppressed in one table (never the values).
@@ -165,6 +174,8 @@ impl DisclosedTable {
             row.vs_total = a.vs_total;
             row.vs_region = a.vs_region;
             row.trend = a.trend;
+            row.funnel = a.funnel;
+            row.at_threshold = a.at_threshold;
         }
     }
 }
@@ -240,7 +251,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
             a.cells += 1;
             for c in [
                 row.count,
-                if ind.method == Method::Proportion {
+                if matches!(ind.method, Method::Proportion | Method::Representation) {
                     row.denominator
                 } else {
                     Cell::NotAvailable
@@ -326,7 +337,7 @@ fn publish_row(
     // A proportion's denominator counts people, so it is protected too; a population is not.
     let denominator = match (method, r.denominator) {
         (_, None) => Cell::NotAvailable,
-        (Method::Proportion, Some(d)) => protect(d, rule),
+        (Method::Proportion | Method::Representation, Some(d)) => protect(d, rule),
         (_, Some(d)) => Cell::Value(d),
     };
     let mut row = PublishedRow::empty(r, count, denominator);
@@ -347,9 +358,23 @@ fn publish_row(
         (Cell::Value(_), Cell::Value(d)) if d <= 0.0 => {
             row.note = "[x] no records in the denominator".into()
         }
+        (Cell::Value(_), Cell::Value(_))
+            if method == Method::Representation && r.scale.is_none() =>
+        {
+            row.note = "[x] no residents in the group's population for this area and period".into()
+        }
         (Cell::Value(x), Cell::Value(n)) => {
             let estimate = |conf| match method {
                 Method::Rate => stats::rate(x, n, conf, multiplier),
+                // The group's share of the records over its (known) share of the residents.
+                Method::Representation => stats::wilson(x, n, conf, 1.0).map(|e| {
+                    let k = r.scale.unwrap_or(f64::NAN) * multiplier;
+                    Estimate {
+                        value: e.value * k,
+                        lower: e.lower * k,
+                        upper: e.upper * k,
+                    }
+                }),
                 _ => stats::wilson(x, n, conf, multiplier),
             };
             match (estimate(0.95), estimate(0.998)) {
@@ -449,6 +474,7 @@ mod tests {
             numerator: 0.0,
             denominator: Some(3.0),
             median: None,
+            scale: None,
         };
         let row = publish_row(&r, Method::Proportion, 100.0, RULE);
         assert_eq!(row.value, Cell::Suppressed);
@@ -474,6 +500,7 @@ mod tests {
             numerator: 12.0,
             denominator: Some(48.0),
             median: None,
+            scale: None,
         };
         let row = publish_row(&r, Method::Proportion, 100.0, RULE);
         assert_eq!(row.count, Cell::Value(10.0));

@@ -36,8 +36,54 @@ pub fn attach(plan: &Plan, table: &mut DisclosedTable) {
             vs_total,
             vs_region,
             trend: trend(plan, table, row, &periods),
+            funnel: funnel(plan, table, row),
+            at_threshold: match (ind.threshold, row.value) {
+                (Some(t), Cell::Value(v)) => Some(v >= t),
+                _ => None,
+            },
         }
     });
+}
+
+/// Funnel-plot control limits at denominator `n` around `average` (both on the indicator's
+/// scale): proportions from the normal approximation, rates from exact Poisson limits. None
+/// for methods without a funnel plot.
+pub fn funnel_limits(
+    method: Method,
+    multiplier: f64,
+    average: f64,
+    n: f64,
+    confidence: f64,
+) -> Option<(f64, f64)> {
+    use crate::stats::funnel::{proportion_limits, rate_limits};
+    let per_unit = average / multiplier;
+    let l = match method {
+        Method::Proportion => proportion_limits(per_unit, n, confidence).ok()?,
+        Method::Rate => rate_limits(per_unit, n, confidence).ok()?,
+        Method::Median | Method::Representation => return None,
+    };
+    Some((l.0 * multiplier, l.1 * multiplier))
+}
+
+/// Where an area's value falls against the funnel limits around the total's value at its
+/// denominator (95% and 99.8%); None for other rows, suppressed values and methods without
+/// a funnel.
+fn funnel(
+    plan: &Plan,
+    table: &DisclosedTable,
+    row: &PublishedRow,
+) -> Option<crate::stats::funnel::Significance> {
+    if table.areas()[row.area].level != Level::Area {
+        return None;
+    }
+    let ind = &plan.indicators[row.indicator];
+    let (v, n) = (row.value.value()?, row.denominator.value()?);
+    let average = table
+        .get((row.indicator, row.group, row.slice, 0, row.period))?
+        .value
+        .value()?;
+    let at = |c| funnel_limits(ind.method, ind.multiplier, average, n, c);
+    Some(crate::stats::funnel::significance(v, at(0.95)?, at(0.998)?))
 }
 
 /// The trend over the five periods ending with this row's, from published counts.
@@ -62,7 +108,9 @@ fn trend(plan: &Plan, table: &DisclosedTable, row: &PublishedRow, periods: &[i32
     let kind = match ind.method {
         Method::Proportion => TrendKind::Proportion,
         Method::Rate => TrendKind::Rate,
-        Method::Median => return Trend::CannotBeCalculated,
+        // A median's trend needs its values; a representation index moves with the population
+        // share as well as the count.
+        Method::Median | Method::Representation => return Trend::CannotBeCalculated,
     };
     recent_trend(&points, kind, ind.polarity)
 }

@@ -1,13 +1,15 @@
 //! Equality gaps: each population group against each reference group, for every proportion
-//! indicator, area and period, from published (rounded) counts only. The difference uses
-//! Newcombe's hybrid Wilson interval and the ratio a log-scale interval. A gap whose group or
+//! and every rate of records, each area and period, from published (rounded) counts only. A
+//! proportions' difference uses Newcombe's hybrid Wilson interval, a rates' difference the
+//! normal interval; ratios use log-scale intervals. A gap whose group or
 //! reference figure is suppressed is itself suppressed.
 
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
 use crate::stats::{
-    compare_two_level, proportion_difference, proportion_ratio, Comparison, Polarity,
+    compare_two_level, proportion_difference, proportion_ratio, rate_difference, rate_ratio,
+    Comparison, Estimate, Polarity, StatsError,
 };
 
 /// A value with its 95% and 99.8% intervals.
@@ -67,7 +69,12 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
         let (Some(g), None) = (row.group, row.slice) else {
             continue;
         };
-        if ind.method != Method::Proportion || plan.groups[g].reference {
+        let compared = match ind.method {
+            Method::Proportion => true,
+            Method::Rate => ind.from_records(plan),
+            Method::Median | Method::Representation => false,
+        };
+        if !compared || plan.groups[g].reference {
             continue;
         }
         for &r in ind.groups.iter().filter(|&&r| plan.groups[r].reference) {
@@ -75,7 +82,15 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
             else {
                 continue;
             };
-            let mut found = gap(ind.multiplier, ind.polarity, row, reference, g, r);
+            let mut found = gap(
+                ind.method,
+                ind.multiplier,
+                ind.polarity,
+                row,
+                reference,
+                g,
+                r,
+            );
             found.note = format!(
                 "Computed from counts rounded to the nearest {}; {}",
                 plan.disclosure.rounding, found.note
@@ -87,6 +102,7 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
 }
 
 fn gap(
+    method: Method,
     m: f64,
     polarity: Polarity,
     row: &PublishedRow,
@@ -118,7 +134,14 @@ fn gap(
         .into();
         return out;
     };
-    let diff = |c| proportion_difference(x1, n1, x2, n2, c, m).ok();
+    type Measured = Result<Estimate, StatsError>;
+    let diff = |c| -> Option<Estimate> {
+        let d: Measured = match method {
+            Method::Rate => rate_difference(x1, n1, x2, n2, c, m),
+            _ => proportion_difference(x1, n1, x2, n2, c, m),
+        };
+        d.ok()
+    };
     if let (Some(a), Some(b)) = (diff(0.95), diff(0.998)) {
         out.difference = Some(Measure {
             value: a.value,
@@ -133,7 +156,10 @@ fn gap(
             polarity,
         );
     }
-    let ratio = |c| proportion_ratio(x1, n1, x2, n2, c).ok().flatten();
+    let ratio = |c| match method {
+        Method::Rate => rate_ratio(x1, n1, x2, n2, c).ok().flatten(),
+        _ => proportion_ratio(x1, n1, x2, n2, c).ok().flatten(),
+    };
     if let (Some(a), Some(b)) = (ratio(0.95), ratio(0.998)) {
         out.ratio = Some(Measure {
             value: a.value,

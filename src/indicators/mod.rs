@@ -67,6 +67,9 @@ pub struct CountRow {
     pub denominator: Option<f64>,
     /// Medians only: the median of the `numerator` values and its intervals (none when n is 0).
     pub median: Option<MedianStat>,
+    /// Representation only: residents over the group's residents, the factor that turns the
+    /// group's share of the records into the index (none when not known).
+    pub scale: Option<f64>,
 }
 
 impl CountRow {
@@ -103,6 +106,8 @@ pub struct Inputs<'a> {
     /// Record features, as made by [`features`].
     pub records: Option<&'a DataFrame>,
     pub population: &'a DataFrame,
+    /// Population by area, year, sex and age band, when the population file has them.
+    pub structure: Option<&'a DataFrame>,
     /// Published tables by source index in the plan.
     pub published: &'a BTreeMap<usize, crate::ingest::published::PublishedTable>,
 }
@@ -172,7 +177,7 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     // Area-level cells, keyed (indicator, group, area, period) → (numerator, denominator).
     let mut cells: Cells = BTreeMap::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
-        if ind.method != Method::Proportion {
+        if !counted_by_group(plan, ii) {
             continue;
         }
         for &g in &ind.groups {
@@ -204,7 +209,8 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
         let mut pairs = Vec::new();
         for (ii, ind) in plan.indicators.iter().enumerate() {
             let uses = pass.is_none_or(|b| ind.breakdowns.contains(&b));
-            if ind.method == Method::Proportion && uses {
+            let counted = matches!(ind.method, Method::Proportion | Method::Rate);
+            if counted && ind.from_records(plan) && uses {
                 pairs.extend(ind.groups.iter().map(|&g| (g, ii)));
             }
         }
@@ -213,17 +219,53 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             proportion_cells(records, &pairs, pass, &place_of, &mut cells)?;
         }
     }
+    let mut residents = Residents::new(inputs);
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        match ind.method {
+            Method::Rate if ind.from_records(plan) => {
+                // The count is of records; the denominator is the group's residents.
+                for &g in &ind.groups {
+                    let pop = residents.of(plan, ii, Some(g))?;
+                    for ((i, gg, _, a, p), cell) in cells.range_mut((ii, None, None, 0, i32::MIN)..)
+                    {
+                        if *i != ii {
+                            break;
+                        }
+                        if *gg == Some(g) {
+                            let year = period::population_year(plan.period, *p);
+                            cell.1 = pop.get(&(areas[*a].code.clone(), year)).copied();
+                        }
+                    }
+                }
+            }
+            Method::Representation => {
+                representation_cells(records, plan, ii, &place_of, &mut cells)?
+            }
+            _ => {}
+        }
+    }
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         if ind.method == Method::Rate && plan.source_of(ind).kind.has_areas() {
             if let Some(table) = inputs.published.get(&ind.source) {
-                let table_periods =
-                    published_rate(plan, ii, table, inputs.population, &area_index, &mut cells)?;
+                let pop = residents.of(plan, ii, None)?;
+                let table_periods = published_rate(plan, ii, table, &pop, &area_index, &mut cells)?;
                 all_periods.extend(table_periods);
             }
         }
     }
     let mut rows = roll_up(&areas, cells);
+    for r in rows.iter_mut() {
+        if plan.indicators[r.indicator].method == Method::Representation {
+            let year = period::population_year(plan.period, r.period);
+            let group = residents.by_place(plan, &areas, r.indicator, r.group)?;
+            let all = residents.by_place(plan, &areas, r.indicator, None)?;
+            r.scale = match (group.get(&(r.area, year)), all.get(&(r.area, year))) {
+                (Some(&g), Some(&t)) if g > 0.0 => Some(t / g),
+                _ => None,
+            };
+        }
+    }
     for (ii, ind) in plan.indicators.iter().enumerate() {
         if ind.method == Method::Median {
             rows.extend(medians(plan, ii, records, &areas, &place_of, &periods)?);
@@ -301,15 +343,16 @@ pub fn features(
     for (ii, ind) in plan.indicators.iter().enumerate() {
         let den = ind.denominator.clone().fill_null(lit(false));
         match ind.method {
-            Method::Proportion => {
+            Method::Rate if !ind.from_records(plan) => continue,
+            Method::Proportion | Method::Rate => {
                 let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
                 exprs.push(num.alias(numerator_column(ii)));
             }
+            Method::Representation => {}
             Method::Median => {
                 let value = ind.numerator.clone().cast(DataType::Float64);
                 exprs.push(value.alias(numerator_column(ii)));
             }
-            _ => continue,
         }
         exprs.push(den.alias(denominator_column(ii)));
         for &b in &ind.breakdowns {
@@ -579,6 +622,7 @@ fn medians(
                         numerator: v.len() as f64,
                         denominator: None,
                         median,
+                        scale: None,
                     });
                 }
             }
@@ -596,13 +640,14 @@ fn period_keys(df: &DataFrame) -> Result<Vec<i32>> {
     Ok(s.i32()?.iter().flatten().collect())
 }
 
-/// People on asylum support at the last quarter end of each period, over the mid-year population.
+/// A published table's count for each area and period (a stock on the period's last date, or
+/// the flow over the period), over the mid-year residents `pop` (by area code and year).
 /// Returns the periods the table covers.
 fn published_rate(
     plan: &Plan,
     ii: usize,
     table: &crate::ingest::published::PublishedTable,
-    population: &DataFrame,
+    pop: &BTreeMap<(String, i32), f64>,
     area_index: &BTreeMap<&str, usize>,
     cells: &mut Cells,
 ) -> Result<Vec<i32>> {
@@ -641,17 +686,6 @@ fn published_rate(
     for r in 0..latest.height() {
         if let (Some(c), Some(k), Some(v)) = (codes.get(r), keys.get(r), people.get(r)) {
             stock.insert((c.to_string(), k), v);
-        }
-    }
-    let mut pop: BTreeMap<(String, i32), f64> = BTreeMap::new();
-    let (pc, py, pv) = (
-        population.column("area_code")?.str()?,
-        population.column("year")?.i32()?,
-        population.column("population")?.f64()?,
-    );
-    for r in 0..population.height() {
-        if let (Some(c), Some(y), Some(v)) = (pc.get(r), py.get(r), pv.get(r)) {
-            pop.insert((c.to_string(), y), v);
         }
     }
     for (&code, &a) in area_index {
@@ -693,9 +727,173 @@ fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
                 numerator,
                 denominator,
                 median: None,
+                scale: None,
             },
         )
         .collect();
     rows.sort_by_key(CountRow::key);
     rows
+}
+
+/// Whether an indicator's counts come from records grouped by population group and summed up
+/// the geography (proportions, and rates and representation indexes of records).
+fn counted_by_group(plan: &Plan, ii: usize) -> bool {
+    let ind = &plan.indicators[ii];
+    match ind.method {
+        Method::Proportion | Method::Representation => true,
+        Method::Rate => ind.from_records(plan),
+        Method::Median => false,
+    }
+}
+
+/// Each group's count of the records meeting a representation indicator's `denominator` (its
+/// numerator) over the count of all such records (its denominator), by area and period.
+fn representation_cells(
+    records: &DataFrame,
+    plan: &Plan,
+    ii: usize,
+    place_of: &[Option<usize>],
+    cells: &mut Cells,
+) -> Result<()> {
+    let ind = &plan.indicators[ii];
+    let mut aggs = vec![len().cast(DataType::Float64).alias("__all")];
+    aggs.extend(ind.groups.iter().map(|&g| {
+        col(group_column(g))
+            .cast(DataType::Float64)
+            .sum()
+            .alias(group_column(g))
+    }));
+    let grouped = records
+        .clone()
+        .lazy()
+        .filter(col(denominator_column(ii)))
+        .group_by([col("__area"), col("__period")])
+        .agg(aggs)
+        .collect()?;
+    let (lookup, periods, all) = (
+        grouped.column("__area")?.u32()?,
+        grouped.column("__period")?.i32()?,
+        grouped.column("__all")?.f64()?,
+    );
+    for &g in &ind.groups {
+        let members = grouped.column(&group_column(g))?.f64()?;
+        for r in 0..grouped.height() {
+            let (Some(l), Some(p), Some(n), Some(d)) =
+                (lookup.get(r), periods.get(r), members.get(r), all.get(r))
+            else {
+                continue;
+            };
+            if let Some(a) = place_of.get(l as usize).copied().flatten() {
+                cells.insert((ii, Some(g), None, a, p), (n, Some(d)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Residents by population condition, each selected once.
+struct Residents<'a> {
+    inputs: &'a Inputs<'a>,
+    /// By the condition's text (`""`: every resident): (area code, year) → residents.
+    by_code: BTreeMap<String, BTreeMap<(String, i32), f64>>,
+    /// The same, summed to every place of the output (areas, regions, the total); a place with
+    /// an area that has no estimate is left out.
+    by_place: BTreeMap<String, BTreeMap<(usize, i32), f64>>,
+}
+
+impl<'a> Residents<'a> {
+    fn new(inputs: &'a Inputs<'a>) -> Self {
+        Residents {
+            inputs,
+            by_code: BTreeMap::new(),
+            by_place: BTreeMap::new(),
+        }
+    }
+
+    /// Residents counted by indicator `ii` for group `g` (`None`: every resident, unless the
+    /// indicator names its own population), by area code and year.
+    fn of(
+        &mut self,
+        plan: &Plan,
+        ii: usize,
+        g: Option<usize>,
+    ) -> Result<BTreeMap<(String, i32), f64>> {
+        let ind = &plan.indicators[ii];
+        let condition = ind.population_of(plan, g);
+        let key = condition.map(|c| c.sql.clone()).unwrap_or_default();
+        if let Some(found) = self.by_code.get(&key) {
+            return Ok(found.clone());
+        }
+        let map = match condition {
+            None => {
+                let p = self.inputs.population;
+                let (pc, py, pv) = (
+                    p.column("area_code")?.str()?,
+                    p.column("year")?.i32()?,
+                    p.column("population")?.f64()?,
+                );
+                let mut map = BTreeMap::new();
+                for r in 0..p.height() {
+                    if let (Some(c), Some(y), Some(v)) = (pc.get(r), py.get(r), pv.get(r)) {
+                        map.insert((c.to_string(), y), v);
+                    }
+                }
+                map
+            }
+            Some(c) => match self.inputs.structure {
+                Some(s) => crate::ingest::population::select(s, c.filter.clone())?,
+                None => {
+                    return Err(crate::error::Error::Config(format!(
+                        "indicator '{}' counts residents where {}, which needs a population file with `sex` and `age_band` columns; the population source has neither",
+                        ind.id, c.sql
+                    )))
+                }
+            },
+        };
+        self.by_code.insert(key, map.clone());
+        Ok(map)
+    }
+
+    /// [`Residents::of`] for every place of the output, by place and year.
+    fn by_place(
+        &mut self,
+        plan: &Plan,
+        areas: &[OutArea],
+        ii: usize,
+        g: Option<usize>,
+    ) -> Result<BTreeMap<(usize, i32), f64>> {
+        let key = plan.indicators[ii]
+            .population_of(plan, g)
+            .map(|c| c.sql.clone())
+            .unwrap_or_default();
+        if let Some(found) = self.by_place.get(&key) {
+            return Ok(found.clone());
+        }
+        let by_code = self.of(plan, ii, g)?;
+        let years: std::collections::BTreeSet<i32> = by_code.keys().map(|k| k.1).collect();
+        let mut map = BTreeMap::new();
+        for &y in &years {
+            // (sum, areas with an estimate, areas) per place.
+            let mut sums = vec![(0.0, 0usize, 0usize); areas.len()];
+            for (a, area) in areas.iter().enumerate() {
+                if area.level != Level::Area {
+                    continue;
+                }
+                let v = by_code.get(&(area.code.clone(), y)).copied();
+                for place in [Some(a), area.region, Some(0)].into_iter().flatten() {
+                    let e = &mut sums[place];
+                    e.0 += v.unwrap_or(0.0);
+                    e.1 += v.is_some() as usize;
+                    e.2 += 1;
+                }
+            }
+            for (place, (sum, with, all)) in sums.into_iter().enumerate() {
+                if all > 0 && with == all {
+                    map.insert((place, y), sum);
+                }
+            }
+        }
+        self.by_place.insert(key, map.clone());
+        Ok(map)
+    }
 }

@@ -70,7 +70,7 @@ pub fn load(
                 .group_by([
                     col("__area").alias("area_code"),
                     col("__year").alias("year"),
-                    col("sex").str().strip_chars(lit(NULL)),
+                    sex_expr(),
                     col("age_band").str().strip_chars(lit(NULL)),
                 ])
                 .agg([col("__pop").sum().alias("population")])
@@ -98,4 +98,153 @@ pub fn load(
         tests: Vec::new(),
     };
     Ok((loaded, structure))
+}
+
+/// `sex` as `Female` or `Male` whatever the file wrote (`F`, `female`, …); other values as
+/// they are, trimmed.
+fn sex_expr() -> Expr {
+    let trimmed = col("sex").str().strip_chars(lit(NULL));
+    let first = trimmed
+        .clone()
+        .str()
+        .to_lowercase()
+        .str()
+        .slice(lit(0), lit(1));
+    when(first.clone().eq(lit("f")))
+        .then(lit("Female"))
+        .when(first.eq(lit("m")))
+        .then(lit("Male"))
+        .otherwise(trimmed)
+        .alias("sex")
+}
+
+/// The columns a `population` condition may use: those of the population file by sex and age
+/// band, with `age_min` and `age_max` read from the band (`15-17` is 15 and 17; `90+` is 90 and
+/// missing).
+pub fn condition_schema() -> Schema {
+    Schema::from_iter([
+        Field::new("area_code".into(), DataType::String),
+        Field::new("year".into(), DataType::Int32),
+        Field::new("sex".into(), DataType::String),
+        Field::new("age_band".into(), DataType::String),
+        Field::new("age_min".into(), DataType::Int32),
+        Field::new("age_max".into(), DataType::Int32),
+        Field::new("population".into(), DataType::Float64),
+    ])
+}
+
+/// Residents meeting `filter` by (area code, year), from the population by sex and age band.
+/// An area and year with no resident meeting it is 0.
+pub fn select(
+    structure: &DataFrame,
+    filter: Expr,
+) -> Result<std::collections::BTreeMap<(String, i32), f64>> {
+    // Few distinct bands: each is read once, here.
+    let bands: Vec<String> = structure
+        .column("age_band")?
+        .str()?
+        .unique()?
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    let (lo, hi): (Vec<Option<i32>>, Vec<Option<i32>>) =
+        bands.iter().map(|b| age_limits(b)).unzip();
+    let limits = DataFrame::new(
+        bands.len(),
+        vec![
+            Column::new("age_band".into(), &bands),
+            Column::new("age_min".into(), lo),
+            Column::new("age_max".into(), hi),
+        ],
+    )?;
+    let frame = structure.clone().lazy().join(
+        limits.lazy(),
+        [col("age_band")],
+        [col("age_band")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let keys = [col("area_code"), col("year")];
+    let all = frame
+        .clone()
+        .group_by(keys.clone())
+        .agg([len().alias("__rows")]);
+    let chosen = frame
+        .filter(filter.fill_null(lit(false)))
+        .group_by(keys.clone())
+        .agg([col("population").sum()]);
+    let out = all
+        .join(chosen, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .collect()?;
+    let (codes, years, people) = (
+        out.column("area_code")?.str()?,
+        out.column("year")?.i32()?,
+        out.column("population")?.f64()?,
+    );
+    let mut map = std::collections::BTreeMap::new();
+    for r in 0..out.height() {
+        if let (Some(c), Some(y)) = (codes.get(r), years.get(r)) {
+            map.insert((c.to_string(), y), people.get(r).unwrap_or(0.0));
+        }
+    }
+    Ok(map)
+}
+
+/// The first and last age of a band: `15-17` (or `15 to 17`) is (15, 17), `90+` is (90, none),
+/// `Under 1` is (0, 0); anything else is (none, none).
+pub fn age_limits(band: &str) -> (Option<i32>, Option<i32>) {
+    let b = band.trim().to_ascii_lowercase();
+    let num = |t: &str| t.trim().parse::<i32>().ok();
+    if let Some(rest) = b.strip_prefix("under") {
+        return (Some(0), num(rest).map(|n| n - 1));
+    }
+    if let Some(first) = b.strip_suffix('+') {
+        return (num(first), None);
+    }
+    for sep in ["-", " to "] {
+        if let Some((a, z)) = b.split_once(sep) {
+            return (num(a), num(z));
+        }
+    }
+    (num(&b), num(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_limits_of_bands() {
+        assert_eq!(age_limits("15-17"), (Some(15), Some(17)));
+        assert_eq!(age_limits(" 0 - 4 "), (Some(0), Some(4)));
+        assert_eq!(age_limits("90+"), (Some(90), None));
+        assert_eq!(age_limits("20 to 24"), (Some(20), Some(24)));
+        assert_eq!(age_limits("Under 1"), (Some(0), Some(0)));
+        assert_eq!(age_limits("42"), (Some(42), Some(42)));
+        assert_eq!(age_limits("All ages"), (None, None));
+    }
+
+    #[test]
+    fn select_counts_the_residents_a_condition_names() {
+        let df = df!(
+            "area_code" => ["A", "A", "A", "B"],
+            "year" => [2024, 2024, 2024, 2024],
+            "sex" => ["Female", "Male", "Female", "Male"],
+            "age_band" => ["0-4", "15-17", "60-64", "20-24"],
+            "population" => [10.0, 20.0, 30.0, 40.0],
+        )
+        .unwrap();
+        let children = select(&df, col("age_max").lt_eq(lit(17))).unwrap();
+        assert_eq!(children[&("A".to_string(), 2024)], 30.0);
+        // B has no child: 0, not missing.
+        assert_eq!(children[&("B".to_string(), 2024)], 0.0);
+        let older_women = select(
+            &df,
+            col("sex")
+                .eq(lit("Female"))
+                .and(col("age_min").gt_eq(lit(60))),
+        )
+        .unwrap();
+        assert_eq!(older_women[&("A".to_string(), 2024)], 30.0);
+    }
 }

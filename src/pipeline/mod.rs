@@ -197,6 +197,7 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
             areas: &data.areas,
             records: data.records.as_ref(),
             population: &data.population,
+            structure: data.structure.as_ref(),
             published: &data.published,
         },
     )?;

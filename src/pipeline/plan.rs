@@ -65,6 +65,16 @@ pub struct Group {
     pub sql: String,
     pub filter: Expr,
     pub reference: bool,
+    /// The residents the group is counted against (rates and representation), over the
+    /// population columns; `None` is every resident.
+    pub population: Option<Population>,
+}
+
+/// A condition over the population columns (`sex`, `age_band`, `age_min`, `age_max`).
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub sql: String,
+    pub filter: Expr,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +97,25 @@ pub struct Indicator {
     pub breakdowns: Vec<usize>,
     /// The heat map this indicator is a row of, if any.
     pub domain: Option<String>,
+    /// Rates and representation: the residents counted, when not the group's.
+    pub population: Option<Population>,
+    /// Rates: a planning threshold on the indicator's scale.
+    pub threshold: Option<f64>,
+}
+
+impl Indicator {
+    /// The residents a rate or representation index of group `g` is counted against: the
+    /// indicator's `population`, else the group's, else every resident (`None`).
+    pub fn population_of<'a>(&'a self, plan: &'a Plan, g: Option<usize>) -> Option<&'a Population> {
+        self.population
+            .as_ref()
+            .or_else(|| g.and_then(|g| plan.groups[g].population.as_ref()))
+    }
+
+    /// Whether the count is of local records (as opposed to a published table).
+    pub fn from_records(&self, plan: &Plan) -> bool {
+        plan.sources[self.source].kind == SourceKind::Records
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,15 +366,41 @@ fn compile(
             }
         };
 
+    let population_schema = crate::ingest::population::condition_schema();
+    let check_population = |sql: &toml::Spanned<String>,
+                            err: &mut dyn FnMut(Range<usize>, String)|
+     -> Population {
+        let filter = match sql_expr(sql.get_ref()).and_then(|e| check_expr(&population_schema, e)) {
+            Ok(e) => e,
+            Err(e) => {
+                err(
+                        sql.span(),
+                        format!(
+                            "population '{}' is not a valid condition over the population columns (sex, age_band, age_min, age_max): {}",
+                            sql.get_ref(),
+                            first_line(&e.to_string())
+                        ),
+                    );
+                lit(false)
+            }
+        };
+        Population {
+            sql: sql.get_ref().clone(),
+            filter,
+        }
+    };
+
     let mut groups = Vec::new();
     for (id, g) in &spec.groups {
         let filter = check_sql(&g.filter, "filter", &mut err);
+        let population = g.population.as_ref().map(|p| check_population(p, &mut err));
         groups.push(Group {
             id: id.clone(),
             label: g.label.clone(),
             sql: g.filter.get_ref().clone(),
             filter,
             reference: g.reference,
+            population,
         });
     }
     if !groups.is_empty() && !groups.iter().any(|g| g.reference) {
@@ -418,12 +473,17 @@ fn compile(
         };
         let kind = sources[source].kind;
         let (numerator_sql, numerator, denominator_sql, denominator) = match (kind, ind.method) {
-            (SourceKind::Records, Method::Proportion) => {
-                let Some(num) = &ind.numerator else {
-                    err(ind.id.span(), format!("indicator '{id}' is a proportion and needs `numerator = \"<condition>\"`"));
-                    continue;
+            (SourceKind::Records, Method::Proportion | Method::Rate) => {
+                let (nsql, n) = match (&ind.numerator, ind.method) {
+                    (Some(num), _) => {
+                        (num.get_ref().clone(), check_sql(num, "numerator", &mut err))
+                    }
+                    (None, Method::Rate) => ("TRUE".to_string(), lit(true)),
+                    (None, _) => {
+                        err(ind.id.span(), format!("indicator '{id}' is a proportion and needs `numerator = \"<condition>\"`"));
+                        continue;
+                    }
                 };
-                let n = check_sql(num, "numerator", &mut err);
                 let (dsql, d) = match &ind.denominator {
                     Some(den) => (
                         den.get_ref().clone(),
@@ -431,7 +491,20 @@ fn compile(
                     ),
                     None => ("TRUE".to_string(), lit(true)),
                 };
-                (num.get_ref().clone(), n, dsql, d)
+                (nsql, n, dsql, d)
+            }
+            (SourceKind::Records, Method::Representation) => {
+                if let Some(num) = &ind.numerator {
+                    err(num.span(), format!("indicator '{id}' is a representation index, which takes no numerator: it compares each group's share of the records meeting `denominator` with the group's share of the population"));
+                }
+                let (dsql, d) = match &ind.denominator {
+                    Some(den) => (
+                        den.get_ref().clone(),
+                        check_sql(den, "denominator", &mut err),
+                    ),
+                    None => ("TRUE".to_string(), lit(true)),
+                };
+                ("TRUE".to_string(), lit(true), dsql, d)
             }
             (SourceKind::Records, Method::Median) => {
                 let Some(value) = &ind.value else {
@@ -489,7 +562,7 @@ fn compile(
                 }
             }
             (k, m) => {
-                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion' or 'median', asy_d11, res_d01 and nts take 'rate'{}", method_name(m), kind_name(k),
+                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion', 'median', 'rate' or 'representation', asy_d11, res_d01 and nts take 'rate'{}", method_name(m), kind_name(k),
                     if k.is_published() && !k.has_areas() { "; national tables (nrm, dfe_uasc) are read and checked, and their figures are in the data-quality summary, but indicators cannot use them yet" } else { "" }));
                 continue;
             }
@@ -539,15 +612,46 @@ fn compile(
                 }
             }
         }
-        if !(ind.multiplier.is_finite() && ind.multiplier > 0.0) {
+        let multiplier = ind.multiplier.unwrap_or(match ind.method {
+            Method::Representation => 1.0,
+            _ => 100.0,
+        });
+        if !(multiplier.is_finite() && multiplier > 0.0) {
             err(
                 ind.id.span(),
-                format!(
-                    "indicator '{id}': multiplier must be a positive number, got {}",
-                    ind.multiplier
-                ),
+                format!("indicator '{id}': multiplier must be a positive number, got {multiplier}"),
             );
         }
+        let counted_against_population =
+            matches!(ind.method, Method::Rate | Method::Representation);
+        if let Some(p) = &ind.population {
+            if !counted_against_population {
+                err(p.span(), format!("indicator '{id}': `population` is for 'rate' and 'representation' indicators, whose denominators are residents"));
+            }
+        }
+        if ind.threshold.is_some() && ind.method != Method::Rate {
+            err(
+                ind.id.span(),
+                format!("indicator '{id}': `threshold` is for 'rate' indicators"),
+            );
+        }
+        if let Some(t) = ind.threshold {
+            if !t.is_finite() || t < 0.0 {
+                err(
+                    ind.id.span(),
+                    format!("indicator '{id}': threshold must be a number of at least 0, got {t}"),
+                );
+            }
+        }
+        if counted_against_population && kind == SourceKind::Records && !breakdowns_for.is_empty() {
+            if let Some(list) = &ind.breakdowns {
+                err(list.span(), format!("indicator '{id}': a '{}' indicator has no breakdowns yet (each category would need its own population)", method_name(ind.method)));
+            }
+        }
+        let population = ind
+            .population
+            .as_ref()
+            .map(|p| check_population(p, &mut err));
         indicators.push(Indicator {
             id,
             name: ind.name.clone(),
@@ -557,13 +661,15 @@ fn compile(
             numerator,
             denominator_sql,
             denominator,
-            multiplier: ind.multiplier,
+            multiplier,
             polarity: ind.polarity,
             groups: groups_for,
             definition: ind.definition.clone(),
             unit: ind.unit.clone(),
             breakdowns: breakdowns_for,
             domain: ind.domain.clone().filter(|d| !d.trim().is_empty()),
+            population,
+            threshold: ind.threshold,
         });
     }
     let template = templates_spec.and_then(|((dir, shown), span)| {
@@ -688,6 +794,7 @@ pub fn method_name(m: Method) -> &'static str {
         Method::Proportion => "proportion",
         Method::Rate => "rate",
         Method::Median => "median",
+        Method::Representation => "representation",
     }
 }
 

@@ -185,6 +185,11 @@ pub struct GroupSpec {
     /// A reference group that the population groups are compared with.
     #[serde(default)]
     pub reference: bool,
+    /// SQL condition over the population columns (`sex`, `age_band`, `age_min`, `age_max`)
+    /// selecting the residents this group is counted against by `rate` and `representation`
+    /// indicators, e.g. `sex = 'Female'` (default: every resident).
+    #[serde(default)]
+    pub population: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -196,6 +201,9 @@ pub enum Method {
     Rate,
     /// Median of a numeric value over the denominator records (distribution-free interval).
     Median,
+    /// A group's share of the service users over its share of the resident population
+    /// (Wilson interval of the first share, the population share taken as known).
+    Representation,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,8 +226,9 @@ pub struct IndicatorSpec {
     /// Proportions: SQL condition selecting the records the share is of (default: every record).
     #[serde(default)]
     pub denominator: Option<Spanned<String>>,
-    #[serde(default = "default_multiplier")]
-    pub multiplier: f64,
+    /// Default 100 (a percentage; per 100 residents for rates), 1 for representation.
+    #[serde(default)]
+    pub multiplier: Option<f64>,
     pub polarity: crate::stats::Polarity,
     /// Groups to compute it for (default: all groups). Ignored for area-level sources.
     #[serde(default)]
@@ -234,6 +243,15 @@ pub struct IndicatorSpec {
     /// heat map of each domain's indicators by group.
     #[serde(default)]
     pub domain: Option<String>,
+    /// Rates and representation: SQL condition over the population columns selecting the
+    /// residents counted (default: the group's `population`, or every resident), e.g.
+    /// `age_max <= 17` for a rate per 10,000 children.
+    #[serde(default)]
+    pub population: Option<Spanned<String>>,
+    /// Rates: a planning threshold on the indicator's scale (e.g. `10` per 10,000 children for
+    /// the National Transfer Scheme's 0.1%); each value is flagged at or above it, or below.
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 /// A breakdown: categories that split every group's records, each a SQL condition. A record goes
@@ -272,10 +290,6 @@ pub enum BreakdownColumn {
 
 fn default_remainder() -> String {
     "Not known".to_string()
-}
-
-fn default_multiplier() -> f64 {
-    100.0
 }
 
 #[derive(Debug, Deserialize)]

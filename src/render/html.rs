@@ -170,6 +170,32 @@ fn ci_text(r: &PublishedRow, ci: Option<(f64, f64)>) -> String {
     }
 }
 
+/// Which residents a rate or representation index counts, for the methods text: the
+/// indicator's own condition, or each group's.
+fn residents_text(plan: &Plan, ind: &crate::pipeline::plan::Indicator) -> String {
+    if let Some(p) = &ind.population {
+        return format!(" where {}", p.sql);
+    }
+    let own: Vec<String> = ind
+        .groups
+        .iter()
+        .filter_map(|&g| {
+            let grp = &plan.groups[g];
+            grp.population
+                .as_ref()
+                .map(|p| format!("{}: {}", grp.label, p.sql))
+        })
+        .collect();
+    if own.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (all residents, except for these groups: {})",
+            own.join("; ")
+        )
+    }
+}
+
 fn unit(plan: &Plan, ind: usize) -> String {
     let i = &plan.indicators[ind];
     if let Some(u) = &i.unit {
@@ -180,6 +206,8 @@ fn unit(plan: &Plan, ind: usize) -> String {
         (Method::Proportion, m) => format!("per {}", super::tables::number(m)),
         (Method::Rate, m) => format!("per {} residents", super::tables::number(m)),
         (Method::Median, _) => String::new(),
+        (Method::Representation, 1.0) => "(1 = in proportion)".into(),
+        (Method::Representation, m) => format!("({} = in proportion)", super::tables::number(m)),
     }
 }
 
@@ -442,7 +470,9 @@ pub fn page(
             definition: ind.definition.clone(),
             method: match ind.method {
                 Method::Proportion => format!("Proportion ({u}) with Wilson score intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
-                Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
+                Method::Rate if ind.from_records(plan) => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: records of the group where {} and {}. Denominator: the group's mid-year residents{}.", ind.denominator_sql, ind.numerator_sql, residents_text(plan, ind)),
+                Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
+                Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
                 Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
             },
             unit: u,
@@ -1087,18 +1117,12 @@ fn funnel_figure(
     group: Option<usize>,
     unit: &str,
 ) -> Option<(Chart, FigureView)> {
-    use crate::stats::funnel::{proportion_limits, rate_limits, significance};
+    use crate::stats::funnel::significance;
     let ind = &plan.indicators[ii];
     let latest = *table.periods().last()?;
     let m = ind.multiplier;
-    let limits_at = |average: f64, n: f64, conf: f64| -> Option<(f64, f64)> {
-        let per_unit = average / m;
-        let l = match ind.method {
-            Method::Proportion => proportion_limits(per_unit, n, conf).ok()?,
-            Method::Rate => rate_limits(per_unit, n, conf).ok()?,
-            Method::Median => return None,
-        };
-        Some((l.0 * m, l.1 * m))
+    let limits_at = |average: f64, n: f64, conf: f64| {
+        crate::indicators::compare::funnel_limits(ind.method, m, average, n, conf)
     };
     let average = table.get((ii, group, None, 0, latest))?.value.value()?;
     let mut points = Vec::new();

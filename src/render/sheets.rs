@@ -180,6 +180,8 @@ fn indicator_row<'a>(
         plain(r.vs_total.label()),
         plain(r.vs_region.label()),
         plain(l.group),
+        plain(super::tables::funnel_label(r)),
+        plain(super::tables::threshold_label(r)),
     ]
 }
 
@@ -793,6 +795,7 @@ mod tests {
                 areas: &data.areas,
                 records: data.records.as_ref(),
                 population: &data.population,
+                structure: data.structure.as_ref(),
                 published: &data.published,
             },
         )

@@ -8,7 +8,7 @@ use crate::indicators::period;
 use crate::pipeline::plan::Plan;
 use polars::prelude::*;
 
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 26] = [
     "IndicatorID",
     "IndicatorName",
     "AreaCode",
@@ -33,7 +33,24 @@ pub const COLUMNS: [&str; 24] = [
     "ComparedtoEnglandvalueorpercentiles",
     "ComparedtoRegionvalueorpercentiles",
     "PopulationGroup",
+    "FunnelSignificance",
+    "ComparedtoThreshold",
 ];
+
+/// Where an area's value falls in the funnel plot of every area, in PHEindicatormethods'
+/// words, or `Not compared`.
+pub fn funnel_label(r: &PublishedRow) -> &'static str {
+    r.funnel.map_or("Not compared", |s| s.label())
+}
+
+/// The value against the indicator's threshold, or `Not compared`.
+pub fn threshold_label(r: &PublishedRow) -> &'static str {
+    match r.at_threshold {
+        Some(true) => "At or above threshold",
+        Some(false) => "Below threshold",
+        None => "Not compared",
+    }
+}
 
 /// Formats a number for CSV: whole numbers without decimals, others to 6 decimal places.
 pub fn number(v: f64) -> String {
@@ -230,6 +247,8 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
             r.vs_total.label().into(),
             r.vs_region.label().into(),
             l.group.into(),
+            funnel_label(r).into(),
+            threshold_label(r).into(),
         ]);
         w.write_record(record.iter().map(|f| f.as_bytes()))
             .map_err(err)?;
@@ -290,6 +309,8 @@ pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame
             rows[i].vs_region.label()
         }),
         text("PopulationGroup", n, &|i| ls[i].group),
+        text("FunnelSignificance", n, &|i| funnel_label(&rows[i])),
+        text("ComparedtoThreshold", n, &|i| threshold_label(&rows[i])),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }

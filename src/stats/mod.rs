@@ -23,7 +23,7 @@ pub use dsr::{dsr, dsr_from_sums, DsrBand, DsrSums, ESP2013};
 pub use isr::{expected, isr_rate, isr_ratio};
 pub use proportion::wilson;
 pub use rate::{byar_limits, exact_poisson_limits, poisson_count_limits, rate, BYAR_FROM};
-pub use ratio::{proportion_difference, proportion_ratio, rate_ratio};
+pub use ratio::{proportion_difference, proportion_ratio, rate_difference, rate_ratio};
 
 /// The two confidence levels every published indicator carries.
 pub const LEVELS: [f64; 2] = [0.95, 0.998];

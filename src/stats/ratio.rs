@@ -75,3 +75,41 @@ pub fn proportion_difference(
         upper: upper * multiplier,
     })
 }
+
+/// Difference of two crude rates `x1/n1 − x2/n2`, times `multiplier`, with the normal
+/// (Wald) interval: SE = √(x1/n1² + x2/n2²).
+pub fn rate_difference(
+    x1: f64,
+    n1: f64,
+    x2: f64,
+    n2: f64,
+    confidence: f64,
+    multiplier: f64,
+) -> Result<Estimate, StatsError> {
+    check_confidence(confidence)?;
+    check_counts(x1, n1)?;
+    check_counts(x2, n2)?;
+    let d = x1 / n1 - x2 / n2;
+    let half = z_two_sided(confidence) * (x1 / (n1 * n1) + x2 / (n2 * n2)).sqrt();
+    Ok(Estimate {
+        value: d * multiplier,
+        lower: (d - half) * multiplier,
+        upper: (d + half) * multiplier,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_difference_by_hand() {
+        // 30 in 10,000 against 50 in 25,000, per 1,000: 3 − 2 = 1;
+        // SE = √(30/10⁸ + 50/6.25×10⁸) = 6.164414e-4 per person; × 1.959964 × 1,000 = 1.208203.
+        let e = rate_difference(30.0, 10_000.0, 50.0, 25_000.0, 0.95, 1000.0).unwrap();
+        assert!((e.value - 1.0).abs() < 1e-12);
+        assert!((e.lower - (1.0 - 1.208203)).abs() < 1e-5, "{}", e.lower);
+        assert!((e.upper - (1.0 + 1.208203)).abs() < 1e-5, "{}", e.upper);
+        assert!(rate_difference(1.0, 0.0, 1.0, 1.0, 0.95, 1.0).is_err());
+    }
+}
