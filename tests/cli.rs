@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jsna");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The checkout under test. Read when the test runs, not baked in when it is compiled: a build
+/// cache shared between two clones would otherwise point every test at the other clone.
+fn root() -> PathBuf {
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+}
 
 /// A temp folder holding `pipelines/example.toml` and `sample_data/` as in the repository.
 struct Work {
@@ -18,20 +24,17 @@ impl Work {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("pipelines")).unwrap();
         fs::copy(
-            Path::new(ROOT).join("pipelines/example.toml"),
+            root().join("pipelines/example.toml"),
             dir.path().join("pipelines/example.toml"),
         )
         .unwrap();
-        copy_dir(
-            &Path::new(ROOT).join("sample_data"),
-            &dir.path().join("sample_data"),
-        );
+        copy_dir(&root().join("sample_data"), &dir.path().join("sample_data"));
         Work { dir }
     }
     /// Adds another shipped pipeline file (e.g. `home_office.toml`) to `pipelines/`.
     fn with_pipeline(self, name: &str) -> Work {
         fs::copy(
-            Path::new(ROOT).join("pipelines").join(name),
+            root().join("pipelines").join(name),
             self.path(&format!("pipelines/{name}")),
         )
         .unwrap();
@@ -764,7 +767,7 @@ fn sample_data_is_deterministic_and_matches_the_committed_files() {
     ));
     let (a, b) = (tree(&w.path("gen1")), tree(&w.path("gen2")));
     assert_eq!(a, b);
-    let committed = tree(&Path::new(ROOT).join("sample_data"));
+    let committed = tree(&root().join("sample_data"));
     for (name, bytes) in &a {
         assert!(
             committed.get(name) == Some(bytes),
@@ -994,7 +997,7 @@ fn the_inequalities_built_into_the_sample_are_found_and_a_group_without_one_is_s
 fn an_indicator_added_by_toml_alone_is_computed_and_reported() {
     let w = Work::new();
     // The worked example of pipelines/README.md, verbatim.
-    let readme = fs::read_to_string(Path::new(ROOT).join("pipelines/README.md")).unwrap();
+    let readme = fs::read_to_string(root().join("pipelines/README.md")).unwrap();
     let start = readme
         .find("```toml\n[[indicators]]\nid = \"advocacy_offered\"")
         .expect("worked example in pipelines/README.md");
@@ -1817,7 +1820,7 @@ fn a_record_flagged_uasc_over_25_is_quarantined_by_the_cross_field_check() {
 
 /// The shared real-data pack, if this checkout has it beside it (CI does).
 fn real_data() -> Option<PathBuf> {
-    let p = Path::new(ROOT).join("../shared/real_data");
+    let p = root().join("../shared/real_data");
     if p.join("home_office/local_authority_support.csv").is_file() {
         Some(p.canonicalize().unwrap())
     } else {
@@ -3051,7 +3054,7 @@ fn a_user_template_shapes_every_page_and_is_checked_escaped_and_verified() {
 /// Compares `actual` with the snapshot `tests/snapshots/{name}`; `UPDATE_SNAPSHOTS=1` rewrites
 /// it instead. A mismatch names the first line that differs.
 fn snapshot(name: &str, actual: &str) {
-    let path = Path::new(ROOT).join("tests/snapshots").join(name);
+    let path = root().join("tests/snapshots").join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, actual).unwrap();
@@ -3827,4 +3830,103 @@ fn misused_population_keys_are_reported_with_their_lines() {
         assert!(err.contains(says), "missing {says:?} in:\n{err}");
     }
     assert!(err.contains("pipelines/bad.toml:"), "{err}");
+}
+
+/// A rolling indicator sums its counts over the periods ending with each row's, is labelled
+/// with its window, and cannot be differenced against the single periods to reveal a
+/// suppressed count.
+#[test]
+fn rolling_sums_cover_their_window_and_keep_single_periods_protected() {
+    let w = Work::new();
+    let rolling = "[[indicators]]\nid = \"interpreter_provided_3y\"\nname = \"Interpreter provided when needed, 3 years\"\nsource = \"records\"\nmethod = \"proportion\"\nnumerator = \"interpreter_provided = 'Y'\"\ndenominator = \"interpreter_needed = 'Y'\"\nrolling = 3\npolarity = \"high_is_good\"\n\n[disclosure]";
+    let text = w
+        .read("pipelines/example.toml")
+        .replace("[disclosure]", rolling);
+    w.write("pipelines/example.toml", &text);
+    ok(&w.jsna(&[
+        "run",
+        "pipelines/example.toml",
+        "--restricted",
+        "restricted",
+    ]));
+    let published = csv_rows(&w.read("reports/example/indicators.csv"));
+    let restricted = csv_rows(&w.read("restricted/indicators_restricted.csv"));
+    let key = |r: &BTreeMap<String, String>| {
+        (
+            r["AreaCode"].clone(),
+            r["Category"].clone(),
+            r["Sex"].clone(),
+            r["Age"].clone(),
+        )
+    };
+    let window = ["2021/22", "2022/23", "2023/24"];
+    let single = |rows: &[BTreeMap<String, String>]| -> BTreeMap<_, BTreeMap<String, String>> {
+        rows.iter()
+            .filter(|r| r["IndicatorID"] == "interpreter_provided")
+            .map(|r| ((key(r), r["Timeperiod"].clone()), r.clone()))
+            .collect()
+    };
+    let (truth, shown) = (single(&restricted), single(&published));
+    let mut checked = 0;
+    for r in restricted
+        .iter()
+        .filter(|r| r["IndicatorID"] == "interpreter_provided_3y")
+    {
+        // The sample covers three financial years: one window, labelled Fingertips' way.
+        assert_eq!(r["Timeperiod"], "2021/22 - 23/24");
+        assert_eq!(r["TimeperiodSortable"], "20230000");
+        for col in ["Count", "Denominator"] {
+            let sum: f64 = window
+                .iter()
+                .map(|p| truth[&(key(r), p.to_string())][col].parse::<f64>().unwrap())
+                .sum();
+            near(&r[col], sum);
+        }
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked}");
+    let mut suppressed = 0;
+    for r in published
+        .iter()
+        .filter(|r| r["IndicatorID"] == "interpreter_provided_3y")
+    {
+        let singles: Vec<&str> = window
+            .iter()
+            .map(|p| shown[&(key(r), p.to_string())]["Count"].as_str())
+            .collect();
+        if r["Count"] == "[c]" {
+            suppressed += 1;
+            continue;
+        }
+        // A published window with exactly one period hidden would give that period away.
+        assert_ne!(
+            singles.iter().filter(|c| **c == "[c]").count(),
+            1,
+            "{r:?} {singles:?}"
+        );
+        // Published values come from the published (rounded) window counts.
+        if let (Ok(x), Ok(n)) = (r["Count"].parse::<f64>(), r["Denominator"].parse::<f64>()) {
+            if n > 0.0 {
+                let (lo, hi) = wilson_by_hand(x, n, 0.95);
+                near6(&r["Value"], x / n * 100.0);
+                near6(&r["LowerCI95.0limit"], lo * 100.0);
+                near6(&r["UpperCI95.0limit"], hi * 100.0);
+            }
+        }
+    }
+    assert!(suppressed > 0, "the sample has small rolling counts too");
+
+    // Only sums make sense rolled: a median cannot be.
+    let text = w.read("pipelines/example.toml").replace(
+        "value = \"days_to_assessment\"",
+        "value = \"days_to_assessment\"\nrolling = 3",
+    );
+    w.write("pipelines/bad.toml", &text);
+    let o = w.jsna(&["validate", "pipelines/bad.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`rolling` sums counts over periods, so it is for 'proportion' and 'rate' indicators, not 'median'"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -463,15 +463,19 @@ pub struct RowVars {
 /// A count's definition and population group: one series of cells over areas and periods.
 type Series = (usize, Option<usize>, crate::indicators::Slice);
 
+/// Marks the source of a rolling count's definition, before the number of periods it sums.
+const ROLLING: &str = "~rolling";
+
 /// What a count counts, as text: two counts with the same text are the same count.
 fn definitions(plan: &Plan, indicator: usize) -> (String, Option<String>) {
     let ind = &plan.indicators[indicator];
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let (src, den, num) = (
-        ind.source,
-        norm(&ind.denominator_sql),
-        norm(&ind.numerator_sql),
-    );
+    // A rolling sum is another count than a single period's, named by its window.
+    let src = match ind.rolling {
+        Some(n) => format!("{}{ROLLING}{n}", ind.source),
+        None => ind.source.to_string(),
+    };
+    let (den, num) = (norm(&ind.denominator_sql), norm(&ind.numerator_sql));
     match ind.method {
         Method::Proportion => (
             format!("count|{src}|{den}|{num}"),
@@ -676,6 +680,34 @@ pub fn link(
                 .map(|&g| &series[&(*d, g, *s)])
                 .collect();
             add_splits(&mut system, &series[&(*d, t, *s)], &parts, &mut budget);
+        }
+    }
+    // A rolling sum is the sum of the single periods of the same count where those are
+    // published too (by another indicator with the same conditions).
+    for (&(d, g, s), rolled) in &series {
+        let def = &def_index[&d];
+        let Some((head, tail)) = def.split_once(ROLLING) else {
+            continue;
+        };
+        // `count|3~rolling3|den|num` → `count|3|den|num` and 3 periods.
+        let (n, rest) = tail.split_once('|').unwrap_or((tail, ""));
+        let Ok(n) = n.parse::<u32>() else { continue };
+        let base = if rest.is_empty() {
+            head.to_string()
+        } else {
+            format!("{head}|{rest}")
+        };
+        let Some(single) = ids.get(&base).and_then(|b| series.get(&(*b, g, s))) else {
+            continue;
+        };
+        for (&(a, p), &v) in rolled {
+            let parts: Option<Vec<usize>> = crate::indicators::period::window(plan.period, p, n)
+                .into_iter()
+                .map(|q| single.get(&(a, q)).copied())
+                .collect();
+            if let Some(parts) = parts {
+                system.add_equation(v, parts);
+            }
         }
     }
     system.add_differences();

@@ -271,6 +271,7 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             rows.extend(medians(plan, ii, records, &areas, &place_of, &periods)?);
         }
     }
+    let mut rows = rolling(plan, rows);
     // Breakdown rows at one level only, so no two-way table (areas × categories with both
     // margins) is published.
     let level = breakdown_level(plan);
@@ -896,4 +897,40 @@ impl<'a> Residents<'a> {
         self.by_place.insert(key, map.clone());
         Ok(map)
     }
+}
+
+/// Replaces the rows of each rolling indicator with the sums of its counts over the periods
+/// ending with each row's; a window with a period missing (the first periods of the data)
+/// gives no row.
+fn rolling(plan: &Plan, rows: Vec<CountRow>) -> Vec<CountRow> {
+    if plan.indicators.iter().all(|i| i.rolling.is_none()) {
+        return rows;
+    }
+    let single: BTreeMap<RowKey, (f64, Option<f64>)> = rows
+        .iter()
+        .filter(|r| plan.indicators[r.indicator].rolling.is_some())
+        .map(|r| (r.key(), (r.numerator, r.denominator)))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let Some(n) = plan.indicators[r.indicator].rolling else {
+            out.push(r);
+            continue;
+        };
+        let mut sum = Some((0.0, Some(0.0)));
+        for p in period::window(plan.period, r.period, n) {
+            sum = match (sum, single.get(&(r.indicator, r.group, r.slice, r.area, p))) {
+                (Some((x, d)), Some(&(y, e))) => Some((x + y, d.zip(e).map(|(d, e)| d + e))),
+                _ => None,
+            };
+        }
+        if let Some((numerator, denominator)) = sum {
+            out.push(CountRow {
+                numerator,
+                denominator,
+                ..r
+            });
+        }
+    }
+    out
 }

@@ -32,6 +32,44 @@ pub fn sortable(kind: PeriodKind, key: i32) -> i64 {
     }
 }
 
+/// The period before `key`.
+pub fn previous(kind: PeriodKind, key: i32) -> i32 {
+    match kind {
+        PeriodKind::Quarter if key % 10 == 1 => (key / 10 - 1) * 10 + 4,
+        _ => key - 1,
+    }
+}
+
+/// The `n` periods ending with `end`, oldest first.
+pub fn window(kind: PeriodKind, end: i32, n: u32) -> Vec<i32> {
+    let mut keys = vec![end];
+    for _ in 1..n {
+        let before = previous(kind, *keys.last().unwrap_or(&end));
+        keys.push(before);
+    }
+    keys.reverse();
+    keys
+}
+
+/// The label of `n` periods ending with `end`, in Fingertips' style: `2021/22 - 23/24`,
+/// `2022 - 24`, `2023 Q2 - 2024 Q1`; a single period's own label when `n` is 1.
+pub fn rolling_label(kind: PeriodKind, end: i32, n: u32) -> String {
+    let start = window(kind, end, n)[0];
+    if n <= 1 {
+        return label(kind, end);
+    }
+    match kind {
+        PeriodKind::Quarter => format!("{} - {}", label(kind, start), label(kind, end)),
+        PeriodKind::FinancialYear => format!(
+            "{} - {:02}/{:02}",
+            label(kind, start),
+            end % 100,
+            (end + 1) % 100
+        ),
+        PeriodKind::CalendarYear => format!("{start} - {:02}", end % 100),
+    }
+}
+
 /// The mid-year population estimate that serves as the period's denominator.
 pub fn population_year(kind: PeriodKind, key: i32) -> i32 {
     match kind {
@@ -54,5 +92,34 @@ mod tests {
         assert!(
             sortable(PeriodKind::FinancialYear, 2022) < sortable(PeriodKind::FinancialYear, 2023)
         );
+    }
+
+    #[test]
+    fn rolling_windows_and_their_labels() {
+        assert_eq!(
+            window(PeriodKind::Quarter, 20242, 3),
+            vec![20234, 20241, 20242]
+        );
+        assert_eq!(
+            window(PeriodKind::FinancialYear, 2023, 3),
+            vec![2021, 2022, 2023]
+        );
+        assert_eq!(
+            rolling_label(PeriodKind::FinancialYear, 2023, 3),
+            "2021/22 - 23/24"
+        );
+        assert_eq!(
+            rolling_label(PeriodKind::FinancialYear, 2000, 2),
+            "1999/00 - 00/01"
+        );
+        assert_eq!(
+            rolling_label(PeriodKind::CalendarYear, 2024, 3),
+            "2022 - 24"
+        );
+        assert_eq!(
+            rolling_label(PeriodKind::Quarter, 20241, 4),
+            "2023 Q2 - 2024 Q1"
+        );
+        assert_eq!(rolling_label(PeriodKind::CalendarYear, 2024, 1), "2024");
     }
 }

@@ -101,6 +101,8 @@ pub struct Indicator {
     pub population: Option<Population>,
     /// Rates: a planning threshold on the indicator's scale.
     pub threshold: Option<f64>,
+    /// Proportions and rates: the number of periods each value sums (rolling), when more than 1.
+    pub rolling: Option<u32>,
 }
 
 impl Indicator {
@@ -652,6 +654,14 @@ fn compile(
             .population
             .as_ref()
             .map(|p| check_population(p, &mut err));
+        if let Some(n) = &ind.rolling {
+            if !matches!(ind.method, Method::Proportion | Method::Rate) {
+                err(n.span(), format!("indicator '{id}': `rolling` sums counts over periods, so it is for 'proportion' and 'rate' indicators, not '{}'", method_name(ind.method)));
+            }
+            if !(1..=20).contains(n.get_ref()) {
+                err(n.span(), format!("indicator '{id}': rolling must be a number of periods from 1 to 20, got {}", n.get_ref()));
+            }
+        }
         indicators.push(Indicator {
             id,
             name: ind.name.clone(),
@@ -670,6 +680,11 @@ fn compile(
             domain: ind.domain.clone().filter(|d| !d.trim().is_empty()),
             population,
             threshold: ind.threshold,
+            rolling: ind
+                .rolling
+                .as_ref()
+                .map(|n| *n.get_ref())
+                .filter(|&n| n > 1),
         });
     }
     let template = templates_spec.and_then(|((dir, shown), span)| {

@@ -252,6 +252,10 @@ pub struct IndicatorSpec {
     /// the National Transfer Scheme's 0.1%); each value is flagged at or above it, or below.
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Proportions and rates: each value sums the counts of this many periods, ending with the
+    /// one shown (for small numbers), e.g. `3` for three-year rolling figures.
+    #[serde(default)]
+    pub rolling: Option<Spanned<u32>>,
 }
 
 /// A breakdown: categories that split every group's records, each a SQL condition. A record goes

@@ -474,7 +474,7 @@ pub fn page(
                 Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
                 Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
                 Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
-            },
+            } + &ind.rolling.map_or(String::new(), |n| format!(" Rolling figures: each value sums the counts (and denominators) of {n} periods ending with the period named, e.g. {} for {}.", period::rolling_label(plan.period, latest, n), period::label(plan.period, latest))),
             unit: u,
             svg: strip_xml_header(&svg),
             png: if overview { format!("charts/{}.png", ind.id) } else { String::new() },

@@ -205,7 +205,11 @@ pub fn gap_row<'a>(plan: &'a Plan, table: &'a DisclosedTable, g: &'a Gap) -> Vec
         text(&area.code),
         text(&area.name),
         text(area.area_type()),
-        text(period::label(plan.period, g.period)),
+        text(period::rolling_label(
+            plan.period,
+            g.period,
+            ind.rolling.unwrap_or(1),
+        )),
         Value::Number(period::sortable(plan.period, g.period) as f64),
         text(&plan.groups[g.group].label),
         text(&plan.groups[g.reference].label),
@@ -784,7 +788,11 @@ mod tests {
 
     #[test]
     fn a_table_longer_than_a_sheet_continues_on_further_sheets_in_both_formats() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        // Read at run time: a build cache shared between clones would bake in the other clone's path.
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        );
         let out = std::env::temp_dir().join(format!("jsna-sheets-test-{}", std::process::id()));
         let plan =
             crate::pipeline::plan::load(&dir.join("pipelines/example.toml"), Some(&out)).unwrap();

@@ -110,6 +110,8 @@ pub struct Labeller<'a> {
     breakdowns: Vec<(String, Vec<String>)>,
     /// Label and sortable key of each period, by period key.
     periods: rustc_hash::FxHashMap<i32, (String, i64)>,
+    /// Labels of rolling periods: (periods summed, last period) → `2021/22 - 23/24`.
+    rolling: rustc_hash::FxHashMap<(u32, i32), String>,
 }
 
 impl<'a> Labeller<'a> {
@@ -153,6 +155,13 @@ impl<'a> Labeller<'a> {
                     )
                 })
                 .collect(),
+            rolling: plan
+                .indicators
+                .iter()
+                .filter_map(|i| i.rolling)
+                .flat_map(|n| table.rows().iter().map(move |r| (n, r.period)))
+                .map(|(n, p)| ((n, p), period::rolling_label(plan.period, p, n)))
+                .collect(),
         }
     }
 
@@ -180,7 +189,13 @@ impl<'a> Labeller<'a> {
                 }
             }
         }
-        let (period, sortable) = &self.periods[&r.period];
+        let (mut period, sortable) = {
+            let (l, s) = &self.periods[&r.period];
+            (l.as_str(), s)
+        };
+        if let Some(n) = self.plan.indicators[r.indicator].rolling {
+            period = &self.rolling[&(n, r.period)];
+        }
         Labels {
             id,
             name,
