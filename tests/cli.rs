@@ -284,8 +284,8 @@ fn attacker_view(rows: &[BTreeMap<String, String>]) -> (Published, Vec<(String, 
     ];
     for r in rows {
         let id = r["IndicatorID"].as_str();
-        if id == "asylum_support_rate" {
-            continue; // a published Home Office count over a public population
+        if ["asylum_support_rate", "resettlement_rate", "nrm_referrals"].contains(&id) {
+            continue; // published Home Office counts
         }
         parents.insert(r["AreaCode"].clone(), r["ParentCode"].clone());
         let mut put = |def: &str, text: &str| {
@@ -524,7 +524,7 @@ fn manifest_records_inputs_outputs_and_row_accounting() {
     assert_eq!(m["program"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(m["pipeline"]["sha256"].as_str().unwrap().len(), 64);
     let inputs = m["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 4);
+    assert_eq!(inputs.len(), 6);
     for i in inputs {
         let (read, acc, rej) = (
             i["rows_read"].as_u64().unwrap(),
@@ -666,8 +666,14 @@ fn every_semantic_problem_is_reported_at_once_with_its_line() {
         .replace("groups = [\"uasc\"]", "groups = [\"usac\"]");
     w.write("pipelines/bad.toml", &text);
     let err = stderr(&w.jsna(&["validate", "pipelines/bad.toml"]));
+    let line = 1 + text
+        .lines()
+        .position(|l| l == "filter = \"uasc_flag = 'Y'\"")
+        .unwrap();
     assert!(
-        err.contains("pipelines/bad.toml:29:10: filter 'uasc_flag = 'Y''"),
+        err.contains(&format!(
+            "pipelines/bad.toml:{line}:10: filter 'uasc_flag = 'Y''"
+        )),
         "{err}"
     );
     assert!(
@@ -1671,7 +1677,7 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
     // A test on a column that does not exist is a pipeline error with its line.
     w.write(
         "pipelines/example.toml",
-        &pipeline.replace(r#"column = "age""#, r#"column = "agee""#),
+        &pipeline.replace(r#"{ column = "age","#, r#"{ column = "agee","#),
     );
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     assert_eq!(o.status.code(), Some(2));
@@ -2158,25 +2164,20 @@ fn shorthand_markers_in_a_published_table_are_missing_with_the_reason_kept() {
 fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
     let w = Work::new();
     let base = w.read("pipelines/example.toml");
-    let nrm = "\n[sources.nrm]\nkind = \"nrm\"\npath = \"../sample_data/nrm_referrals.csv\"\n";
-    w.write("pipelines/example.toml", &format!("{base}{nrm}"));
+    let end = "period_end = \"2024-03-31\"\n";
+    assert!(base.contains(end));
+    w.write("pipelines/example.toml", &base.replace(end, ""));
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     exits(&o, 2, &["period_end = \"2023-12-31\""]);
 
-    let resettlement = "\n[sources.resettlement]\nkind = \"res_d01\"\npath = \"../sample_data/resettlement_by_la.csv\"\n\n[[indicators]]\nid = \"acrs\"\nname = \"ACRS arrivals\"\nsource = \"resettlement\"\nmethod = \"rate\"\nnumerator = \"schem LIKE 'Resettlement - ACRS%'\"\nmultiplier = 10000\npolarity = \"neither\"\n";
-    w.write(
-        "pipelines/example.toml",
-        &format!("{base}{nrm}period_end = \"2024-03-31\"\n{resettlement}"),
-    );
+    let acrs = "\n[[indicators]]\nid = \"acrs\"\nname = \"ACRS arrivals\"\nsource = \"resettlement\"\nmethod = \"rate\"\nnumerator = \"schem LIKE 'Resettlement - ACRS%'\"\nmultiplier = 10000\npolarity = \"neither\"\n";
+    w.write("pipelines/example.toml", &format!("{base}{acrs}"));
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     exits(&o, 2, &["a 'res_d01' table's columns are: scheme"]);
 
     w.write(
         "pipelines/example.toml",
-        &format!(
-            "{base}{nrm}period_end = \"2024-03-31\"\n{}",
-            resettlement.replace("schem LIKE", "scheme LIKE")
-        ),
+        &format!("{base}{}", acrs.replace("schem LIKE", "scheme LIKE")),
     );
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let m = manifest(&w, "reports/example");
@@ -2200,6 +2201,96 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
         total["Count"],
         round5(acrs).to_string(),
         "a flow sums its quarters"
+    );
+}
+
+/// The national NRM table's count, by exploitation type and by age at exploitation, against
+/// sums of the published file made here: the total only, rounded, with Byar's interval.
+#[test]
+fn a_national_table_is_counted_at_the_total_by_its_own_breakdowns() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let file = csv_rows(&w.read("sample_data/nrm_referrals.csv"));
+    let mut want: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in &file {
+        let people: f64 = r["People"].parse().unwrap();
+        let e = r["Exploitation type"].clone();
+        let a = r["Age at exploitation"].clone();
+        *want.entry((String::new(), String::new())).or_default() += people;
+        *want.entry(("Exploitation type".into(), e)).or_default() += people;
+        *want.entry(("Age".into(), a)).or_default() += people;
+    }
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let nrm: Vec<_> = rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == "nrm_referrals")
+        .collect();
+    // The whole, five exploitation types and three ages, for the one period the table covers.
+    assert_eq!(nrm.len(), 9, "{nrm:?}");
+    for r in &nrm {
+        assert_eq!(
+            r["AreaCode"], "E92000001",
+            "a national table has no area rows"
+        );
+        assert_eq!(r["Timeperiod"], "2023/24");
+        assert_eq!(r["Denominator"], "[z]");
+        assert_eq!(r["ComparedtoEnglandvalueorpercentiles"], "Not compared");
+        assert_eq!(r["RecentTrend"], "Cannot be calculated");
+        let key = if r["CategoryType"] == "Exploitation type" {
+            ("Exploitation type".to_string(), r["Category"].clone())
+        } else if r["Age"] != "All ages" {
+            ("Age".to_string(), r["Age"].clone())
+        } else {
+            (String::new(), String::new())
+        };
+        let count = round5(want[&key]);
+        assert!(
+            count > 7.0,
+            "the sample's counts are all above the threshold"
+        );
+        assert_eq!(r["Count"], count.to_string(), "{key:?}");
+        assert_eq!(r["Value"].parse::<f64>().unwrap(), count);
+        let (lo, hi) = byar(count, 0.95);
+        let got_lo: f64 = r["LowerCI95.0limit"].parse().unwrap();
+        let got_hi: f64 = r["UpperCI95.0limit"].parse().unwrap();
+        assert!(
+            (got_lo - lo).abs() < 1e-5 && (got_hi - hi).abs() < 1e-5,
+            "{key:?}: {got_lo} {got_hi} against {lo} {hi}"
+        );
+    }
+    // On the overview, not on the area pages.
+    assert!(w
+        .read("reports/example/index.html")
+        .contains("Potential victims of trafficking referred to the NRM"));
+    assert!(!w
+        .read("reports/example/areas/E08000025.html")
+        .contains("referred to the NRM"));
+
+    // A breakdown over record columns cannot split the table; a count is of published tables.
+    let base = w.read("pipelines/example.toml");
+    let bad = base.replace(
+        "breakdowns = [\"exploitation_type\", \"age_at_exploitation\"]",
+        "breakdowns = [\"sex\"]",
+    );
+    w.write("pipelines/bad.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/bad.toml"]),
+        2,
+        &[
+            "breakdown 'sex' cannot split a 'nrm' table",
+            "its columns: first_responder, exploitation_type",
+        ],
+    );
+    let bad = base.replace(
+        "method = \"proportion\"\nnumerator = \"need_mental_health = 'Y'\"",
+        "method = \"count\"\nnumerator = \"need_mental_health = 'Y'\"",
+    );
+    assert_ne!(bad, base);
+    w.write("pipelines/bad.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/bad.toml"]),
+        2,
+        &["method 'count' is not available for a 'records' source"],
     );
 }
 
@@ -3307,7 +3398,8 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
     let (title, alt, table) = figure(&page.replace("<h2 id=\"spine\">", "<h3>"), &["every area"]);
     assert!(title.starts_with("Kingston upon Hull, City of against All sample areas"));
     assert!(alt.starts_with("Spine chart: "), "{alt}");
-    assert_eq!(table.len(), 16, "one row per indicator");
+    // Every indicator but the NRM count (national, and a count is not a level).
+    assert_eq!(table.len(), 18, "one row per indicator");
     let names: BTreeMap<&str, &str> = rows
         .iter()
         .map(|r| (r["IndicatorName"].as_str(), r["IndicatorID"].as_str()))
@@ -3352,7 +3444,7 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 16);
+    assert_eq!(checked, 18);
     assert!(
         !w.read("reports/example/index.html")
             .contains("id=\"spine\""),
@@ -3682,17 +3774,34 @@ fn rates_of_records_and_representation_match_an_independent_count() {
         "Below threshold"
     };
     assert_eq!(r["ComparedtoThreshold"], flag);
-    // The threshold flag is on every row of that indicator, and on no other indicator.
+    // The threshold flag is on every row of the indicators with a threshold, and on no other.
+    // Asylum support has the dispersal "cluster limit" of 1 in 200 residents (50 per 10,000).
     let published = csv_rows(&w.read("reports/example/indicators.csv"));
+    let mut at_cluster_limit = 0;
     for p in &published {
         let has = p["ComparedtoThreshold"] != "Not compared";
         let numeric = p["Value"].parse::<f64>().is_ok();
+        let id = p["IndicatorID"].as_str();
         assert_eq!(
             has,
-            p["IndicatorID"] == "uasc_children_rate" && numeric,
+            ["uasc_children_rate", "asylum_support_rate"].contains(&id) && numeric,
             "{p:?}"
         );
+        if id == "asylum_support_rate" && numeric {
+            let v: f64 = p["Value"].parse().unwrap();
+            let flag = if v >= 50.0 {
+                "At or above threshold"
+            } else {
+                "Below threshold"
+            };
+            assert_eq!(p["ComparedtoThreshold"], flag, "{p:?}");
+            at_cluster_limit += usize::from(v >= 50.0);
+        }
     }
+    assert!(
+        at_cluster_limit > 0,
+        "Hull's sample support rate passes 1 in 200"
+    );
 
     // The gap between two rates: the ratio with its log-scale interval, from published counts.
     let gaps = csv_rows(&w.read("reports/example/gaps.csv"));
@@ -3925,7 +4034,7 @@ fn rolling_sums_cover_their_window_and_keep_single_periods_protected() {
     let o = w.jsna(&["validate", "pipelines/bad.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("`rolling` sums counts over periods, so it is for 'proportion' and 'rate' indicators, not 'median'"),
+        stderr(&o).contains("`rolling` sums counts over periods, so it is for 'proportion', 'rate' and 'count' indicators, not 'median'"),
         "{}",
         stderr(&o)
     );

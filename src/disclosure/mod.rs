@@ -243,7 +243,10 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
             let exempt = exempt(plan, rule, r.indicator);
             let row_rule = if exempt { DisclosureRule::NONE } else { rule };
             let mut row = publish_row(r, ind.method, ind.multiplier, row_rule);
-            if exempt && row.note.starts_with("Computed from counts rounded") {
+            if exempt
+                && (row.note.starts_with("Computed from counts rounded")
+                    || row.note.starts_with("Count with"))
+            {
                 row.note =
                     "A published national figure, shown unrounded (exempt from disclosure control)"
                         .into();
@@ -334,6 +337,9 @@ fn publish_row(
         return row;
     }
     let count = protect(r.numerator, rule);
+    if method == Method::Count {
+        return publish_count(r, count, rule);
+    }
     // A proportion's denominator counts people, so it is protected too; a population is not.
     let denominator = match (method, r.denominator) {
         (_, None) => Cell::NotAvailable,
@@ -393,6 +399,37 @@ fn publish_row(
         (Cell::NotAvailable | Cell::NotApplicable, _) | (_, Cell::NotApplicable) => {
             row.note = "[x] not available".into()
         }
+    }
+    row
+}
+
+/// A count: the value is the (rounded) count, with a Poisson interval around it.
+fn publish_count(r: &CountRow, count: Cell, rule: DisclosureRule) -> PublishedRow {
+    let mut row = PublishedRow::empty(r, count, Cell::NotApplicable);
+    match count {
+        Cell::Suppressed => {
+            row.value = Cell::Suppressed;
+            row.note = format!(
+                "[c] suppressed: a count from 1 to {} (disclosure control)",
+                rule.threshold
+            );
+        }
+        Cell::Value(x) => match (
+            stats::rate(x, 1.0, 0.95, 1.0),
+            stats::rate(x, 1.0, 0.998, 1.0),
+        ) {
+            (Ok(a), Ok(b)) => {
+                row.value = Cell::Value(a.value);
+                row.ci95 = Some(limits(a));
+                row.ci998 = Some(limits(b));
+                row.note = match rule.rounding {
+                    0 | 1 => "Count with a Poisson interval".into(),
+                    n => format!("Count rounded to the nearest {n}, with a Poisson interval"),
+                };
+            }
+            (Err(e), _) | (_, Err(e)) => row.note = format!("[x] {e}"),
+        },
+        _ => row.note = "[x] not available".into(),
     }
     row
 }

@@ -484,7 +484,7 @@ fn definitions(plan: &Plan, indicator: usize) -> (String, Option<String>) {
         Method::Median => (format!("values|{src}|{den}|{num}"), None),
         // A rate of records counts what a proportion with the same conditions counts.
         Method::Rate if ind.from_records(plan) => (format!("count|{src}|{den}|{num}"), None),
-        Method::Rate => (format!("rate|{src}|{num}|{}", ind.id), None),
+        Method::Rate | Method::Count => (format!("rate|{src}|{num}|{}", ind.id), None),
         // A group's records meeting the condition are a proportion's denominator; all records
         // meeting it are the same in every group.
         Method::Representation => (format!("den|{src}|{den}"), Some(format!("all|{src}|{den}"))),

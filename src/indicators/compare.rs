@@ -24,12 +24,15 @@ pub fn attach(plan: &Plan, table: &mut DisclosedTable) {
                 .and_then(|b| b.value.value())
         };
         let area = &table.areas()[row.area];
+        // A count is a size, not a level: a smaller area has fewer, so it is not compared.
+        let counted = ind.method == Method::Count;
         let vs_total = match area.level {
+            _ if counted => Comparison::NotCompared,
             Level::Total => Comparison::NotCompared,
             _ => compare_to_benchmark(ci, bench(0), ind.polarity),
         };
         let vs_region = match (area.level, area.region) {
-            (Level::Area, Some(r)) => compare_to_benchmark(ci, bench(r), ind.polarity),
+            (Level::Area, Some(r)) if !counted => compare_to_benchmark(ci, bench(r), ind.polarity),
             _ => Comparison::NotCompared,
         };
         Annotations {
@@ -60,7 +63,7 @@ pub fn funnel_limits(
     let l = match method {
         Method::Proportion => proportion_limits(per_unit, n, confidence).ok()?,
         Method::Rate => rate_limits(per_unit, n, confidence).ok()?,
-        Method::Median | Method::Representation => return None,
+        Method::Median | Method::Representation | Method::Count => return None,
     };
     Some((l.0 * multiplier, l.1 * multiplier))
 }
@@ -110,7 +113,10 @@ fn trend(plan: &Plan, table: &DisclosedTable, row: &PublishedRow, periods: &[i32
         Method::Rate => TrendKind::Rate,
         // A median's trend needs its values; a representation index moves with the population
         // share as well as the count.
-        Method::Median | Method::Representation => return Trend::CannotBeCalculated,
+        // A count has no denominator to test a trend in proportion to.
+        Method::Median | Method::Representation | Method::Count => {
+            return Trend::CannotBeCalculated
+        }
     };
     recent_trend(&points, kind, ind.polarity)
 }

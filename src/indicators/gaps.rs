@@ -72,7 +72,7 @@ pub fn compute(plan: &Plan, table: &DisclosedTable) -> Vec<Gap> {
         let compared = match ind.method {
             Method::Proportion => true,
             Method::Rate => ind.from_records(plan),
-            Method::Median | Method::Representation => false,
+            Method::Median | Method::Representation | Method::Count => false,
         };
         if !compared || plan.groups[g].reference {
             continue;

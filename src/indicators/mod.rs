@@ -73,6 +73,26 @@ pub struct CountRow {
 }
 
 impl CountRow {
+    /// The row of one cell of counts.
+    fn from_cell(
+        ((indicator, group, slice, area, period), (numerator, denominator)): (
+            RowKey,
+            (f64, Option<f64>),
+        ),
+    ) -> CountRow {
+        CountRow {
+            indicator,
+            group,
+            slice,
+            area,
+            period,
+            numerator,
+            denominator,
+            median: None,
+            scale: None,
+        }
+    }
+
     pub fn key(&self) -> RowKey {
         (
             self.indicator,
@@ -245,16 +265,29 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
         }
     }
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
+    // National tables' counts are at the total already: they are not summed up the geography.
+    let mut national: Cells = BTreeMap::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
-        if ind.method == Method::Rate && plan.source_of(ind).kind.has_areas() {
-            if let Some(table) = inputs.published.get(&ind.source) {
-                let pop = residents.of(plan, ii, None)?;
-                let table_periods = published_rate(plan, ii, table, &pop, &area_index, &mut cells)?;
-                all_periods.extend(table_periods);
-            }
+        let kind = plan.source_of(ind).kind;
+        if !kind.is_published() {
+            continue;
         }
+        let Some(table) = inputs.published.get(&ind.source) else {
+            continue;
+        };
+        let pop = match ind.method {
+            Method::Rate => Some(residents.of(plan, ii, None)?),
+            _ => None,
+        };
+        let table_periods = if kind.has_areas() {
+            published_cells(plan, ii, table, pop.as_ref(), &area_index, None, &mut cells)?
+        } else {
+            published_cells(plan, ii, table, None, &area_index, Some(0), &mut national)?
+        };
+        all_periods.extend(table_periods);
     }
     let mut rows = roll_up(&areas, cells);
+    rows.extend(national.into_iter().map(CountRow::from_cell));
     for r in rows.iter_mut() {
         if plan.indicators[r.indicator].method == Method::Representation {
             let year = period::population_year(plan.period, r.period);
@@ -275,7 +308,19 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     // Breakdown rows at one level only, so no two-way table (areas × categories with both
     // margins) is published.
     let level = breakdown_level(plan);
-    rows.retain(|r| r.slice.is_none() || areas[r.area].level == level);
+    // A national table has the total alone, so its categories make no two-way table.
+    rows.retain(|r| {
+        r.slice.is_none()
+            || areas[r.area].level == level
+            || !plan
+                .source_of(&plan.indicators[r.indicator])
+                .kind
+                .has_areas()
+                && plan
+                    .source_of(&plan.indicators[r.indicator])
+                    .kind
+                    .is_published()
+    });
     rows.sort_by_key(CountRow::key);
     Ok(Counts {
         areas,
@@ -344,12 +389,12 @@ pub fn features(
     for (ii, ind) in plan.indicators.iter().enumerate() {
         let den = ind.denominator.clone().fill_null(lit(false));
         match ind.method {
-            Method::Rate if !ind.from_records(plan) => continue,
+            Method::Rate | Method::Count if !ind.from_records(plan) => continue,
             Method::Proportion | Method::Rate => {
                 let num = den.clone().and(ind.numerator.clone().fill_null(lit(false)));
                 exprs.push(num.alias(numerator_column(ii)));
             }
-            Method::Representation => {}
+            Method::Representation | Method::Count => {}
             Method::Median => {
                 let value = ind.numerator.clone().cast(DataType::Float64);
                 exprs.push(value.alias(numerator_column(ii)));
@@ -642,17 +687,22 @@ fn period_keys(df: &DataFrame) -> Result<Vec<i32>> {
 }
 
 /// A published table's count for each area and period (a stock on the period's last date, or
-/// the flow over the period), over the mid-year residents `pop` (by area code and year).
-/// Returns the periods the table covers.
-fn published_rate(
+/// the flow over the period), and for each category of the indicator's breakdowns; over the
+/// mid-year residents `pop` (by area code and year) for a rate, over nothing for a count.
+/// A national table's counts go to the total (`national`), its only place. Returns the periods
+/// the table covers.
+#[allow(clippy::too_many_arguments)]
+fn published_cells(
     plan: &Plan,
     ii: usize,
     table: &crate::ingest::published::PublishedTable,
-    pop: &BTreeMap<(String, i32), f64>,
+    pop: Option<&BTreeMap<(String, i32), f64>>,
     area_index: &BTreeMap<&str, usize>,
+    national: Option<usize>,
     cells: &mut Cells,
 ) -> Result<Vec<i32>> {
     use crate::ingest::published::Measure;
+    let ind = &plan.indicators[ii];
     let with_period = table
         .frame
         .clone()
@@ -668,34 +718,74 @@ fn published_rate(
         }
         Measure::Flow => with_period,
     };
-    // A value the publisher left out (a marker) makes its area's sum unknown: NaN, which every
-    // sum above it carries too.
-    let latest = rows
-        .filter(plan.indicators[ii].numerator.clone())
-        .group_by([col("area_code"), col("__period")])
-        .agg([when(col("value").is_null().any(true))
-            .then(lit(f64::NAN))
-            .otherwise(col("value").sum())
-            .alias("people")])
-        .collect()?;
-    let mut stock: BTreeMap<(String, i32), f64> = BTreeMap::new();
-    let (codes, keys, people) = (
-        latest.column("area_code")?.str()?,
-        latest.column("__period")?.i32()?,
-        latest.column("people")?.f64()?,
-    );
-    for r in 0..latest.height() {
-        if let (Some(c), Some(k), Some(v)) = (codes.get(r), keys.get(r), people.get(r)) {
-            stock.insert((c.to_string(), k), v);
+    let rows = rows.filter(ind.numerator.clone());
+    // The places cells are made for: every area, or the total alone.
+    let places: Vec<(String, usize)> = match national {
+        Some(t) => vec![(String::new(), t)],
+        None => area_index
+            .iter()
+            .map(|(c, &a)| (c.to_string(), a))
+            .collect(),
+    };
+    let mut passes = vec![None];
+    passes.extend(ind.breakdowns.iter().map(|&b| Some(b)));
+    for pass in passes {
+        let mut keys = vec![col("__period")];
+        let rows = match national {
+            Some(_) => rows.clone().with_column(lit("").alias("__place")),
+            None => rows.clone().with_column(col("area_code").alias("__place")),
+        };
+        keys.push(col("__place"));
+        let rows = match pass {
+            Some(b) => {
+                keys.push(col("__cat"));
+                rows.with_column(plan.breakdowns[b].index.clone().alias("__cat"))
+            }
+            None => rows,
+        };
+        // A value the publisher left out (a marker) makes its sum unknown: NaN, which every
+        // sum above it carries too.
+        let sums = rows
+            .group_by(keys)
+            .agg([when(col("value").is_null().any(true))
+                .then(lit(f64::NAN))
+                .otherwise(col("value").sum())
+                .alias("people")])
+            .collect()?;
+        let mut found: BTreeMap<(String, i32, Option<u32>), f64> = BTreeMap::new();
+        let (place, key, people) = (
+            sums.column("__place")?.str()?,
+            sums.column("__period")?.i32()?,
+            sums.column("people")?.f64()?,
+        );
+        let cat = match pass {
+            Some(_) => Some(sums.column("__cat")?.u32()?.clone()),
+            None => None,
+        };
+        for r in 0..sums.height() {
+            if let (Some(c), Some(k), Some(v)) = (place.get(r), key.get(r), people.get(r)) {
+                let c2 = cat.as_ref().and_then(|cc| cc.get(r));
+                found.insert((c.to_string(), k, c2), v);
+            }
         }
-    }
-    for (&code, &a) in area_index {
-        for &p in &periods {
-            let people = stock.get(&(code.to_string(), p)).copied().unwrap_or(0.0);
-            let denominator = pop
-                .get(&(code.to_string(), period::population_year(plan.period, p)))
-                .copied();
-            cells.insert((ii, None, None, a, p), (people, denominator));
+        let categories: Vec<Option<u32>> = match pass {
+            Some(b) => (0..plan.breakdowns[b].categories.len() as u32)
+                .map(Some)
+                .collect(),
+            None => vec![None],
+        };
+        for (code, a) in &places {
+            for &p in &periods {
+                let denominator = pop.and_then(|pop| {
+                    pop.get(&(code.clone(), period::population_year(plan.period, p)))
+                        .copied()
+                });
+                for &c in &categories {
+                    let people = found.get(&(code.clone(), p, c)).copied().unwrap_or(0.0);
+                    let slice = pass.zip(c).map(|(b, c)| (b, c as usize));
+                    cells.insert((ii, None, slice, *a, p), (people, denominator));
+                }
+            }
         }
     }
     Ok(periods)
@@ -718,19 +808,7 @@ fn roll_up(areas: &[OutArea], cells: Cells) -> Vec<CountRow> {
     let mut rows: Vec<CountRow> = cells
         .into_iter()
         .chain(sums)
-        .map(
-            |((indicator, group, slice, area, period), (numerator, denominator))| CountRow {
-                indicator,
-                group,
-                slice,
-                area,
-                period,
-                numerator,
-                denominator,
-                median: None,
-                scale: None,
-            },
-        )
+        .map(CountRow::from_cell)
         .collect();
     rows.sort_by_key(CountRow::key);
     rows
@@ -743,7 +821,7 @@ fn counted_by_group(plan: &Plan, ii: usize) -> bool {
     match ind.method {
         Method::Proportion | Method::Representation => true,
         Method::Rate => ind.from_records(plan),
-        Method::Median => false,
+        Method::Median | Method::Count => false,
     }
 }
 

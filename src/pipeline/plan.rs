@@ -434,10 +434,22 @@ fn compile(
             .categories
             .iter()
             .map(|c| {
-                (
-                    c.label.clone(),
-                    check_sql(&c.filter, "category filter", &mut err),
-                )
+                // Parsed here; checked against the columns of each table that uses it.
+                let e = match sql_expr(c.filter.get_ref()) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        err(
+                            c.filter.span(),
+                            format!(
+                                "category filter '{}' is not a valid condition: {}",
+                                c.filter.get_ref(),
+                                first_line(&e.to_string())
+                            ),
+                        );
+                        lit(false)
+                    }
+                };
+                (c.label.clone(), e)
             })
             .collect();
         breakdowns.push(super::breakdowns::Breakdown::new(
@@ -526,17 +538,18 @@ fn compile(
                 };
                 (value.get_ref().clone(), v, dsql, d)
             }
-            (k, Method::Rate) if k.is_published() && k.has_areas() => {
+            (k, Method::Rate | Method::Count)
+                if k.is_published() && (k.has_areas() || ind.method == Method::Count) =>
+            {
+                let denominator = match ind.method {
+                    Method::Count => "",
+                    _ => "Mid-year resident population",
+                };
                 let layout =
                     crate::ingest::published::layout(k).expect("published kinds have layouts");
                 let counts = layout.counts.to_string();
                 match &ind.numerator {
-                    None => (
-                        counts,
-                        lit(true),
-                        "Mid-year resident population".to_string(),
-                        lit(true),
-                    ),
+                    None => (counts, lit(true), denominator.to_string(), lit(true)),
                     Some(num) => {
                         let schema = crate::ingest::published::schema(k);
                         let n = match sql_expr(num.get_ref()).and_then(|e| check_expr(&schema, e)) {
@@ -557,15 +570,14 @@ fn compile(
                         (
                             format!("{counts} where {}", num.get_ref()),
                             n,
-                            "Mid-year resident population".to_string(),
+                            denominator.to_string(),
                             lit(true),
                         )
                     }
                 }
             }
             (k, m) => {
-                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion', 'median', 'rate' or 'representation', asy_d11, res_d01 and nts take 'rate'{}", method_name(m), kind_name(k),
-                    if k.is_published() && !k.has_areas() { "; national tables (nrm, dfe_uasc) are read and checked, and their figures are in the data-quality summary, but indicators cannot use them yet" } else { "" }));
+                err(ind.source.span(), format!("method '{}' is not available for a '{}' source; records take 'proportion', 'median', 'rate' or 'representation'; asy_d11, res_d01 and nts take 'rate' or 'count'; the national tables nrm and dfe_uasc take 'count'", method_name(m), kind_name(k)));
                 continue;
             }
         };
@@ -594,15 +606,43 @@ fn compile(
         };
         let mut breakdowns_for = Vec::new();
         if let Some(list) = &ind.breakdowns {
-            if kind != SourceKind::Records {
+            let published = kind.is_published();
+            if published && !matches!(ind.method, Method::Rate | Method::Count) {
                 err(
                     list.span(),
-                    format!("indicator '{id}': breakdowns need record-level data; a '{}' table is published by area only", kind_name(kind)),
+                    format!("indicator '{id}': breakdowns of a '{}' table are for 'rate' and 'count' indicators", kind_name(kind)),
                 );
             }
             for b in list.get_ref() {
                 match breakdown_ids.iter().position(|x| x == b) {
-                    Some(i) if !breakdowns_for.contains(&i) => breakdowns_for.push(i),
+                    Some(i) if published && !breakdowns_for.contains(&i) => {
+                        // A published table's breakdown splits its rows by the table's columns.
+                        let schema = crate::ingest::published::schema(kind);
+                        match check_index(&schema, &breakdowns[i]) {
+                            Ok(_) => breakdowns_for.push(i),
+                            Err(e) => err(
+                                list.span(),
+                                format!(
+                                    "indicator '{id}': breakdown '{b}' cannot split a '{}' table ({}); declare one over its columns: {}",
+                                    kind_name(kind),
+                                    first_line(&e.to_string()),
+                                    crate::ingest::published::dim_names(kind).join(", ")
+                                ),
+                            ),
+                        }
+                    }
+                    Some(i) if !breakdowns_for.contains(&i) => {
+                        match check_index(&record_schema, &breakdowns[i]) {
+                            Ok(_) => breakdowns_for.push(i),
+                            Err(e) => err(
+                                list.span(),
+                                format!(
+                                    "indicator '{id}': breakdown '{b}' is not valid over the record columns: {}",
+                                    first_line(&e.to_string())
+                                ),
+                            ),
+                        }
+                    }
                     Some(_) => err(list.span(), format!("breakdown '{b}' is listed twice")),
                     None => err(
                         list.span(),
@@ -615,9 +655,15 @@ fn compile(
             }
         }
         let multiplier = ind.multiplier.unwrap_or(match ind.method {
-            Method::Representation => 1.0,
+            Method::Representation | Method::Count => 1.0,
             _ => 100.0,
         });
+        if ind.method == Method::Count && ind.multiplier.is_some_and(|m| m != 1.0) {
+            err(
+                ind.id.span(),
+                format!("indicator '{id}': a count takes no multiplier"),
+            );
+        }
         if !(multiplier.is_finite() && multiplier > 0.0) {
             err(
                 ind.id.span(),
@@ -655,8 +701,11 @@ fn compile(
             .as_ref()
             .map(|p| check_population(p, &mut err));
         if let Some(n) = &ind.rolling {
-            if !matches!(ind.method, Method::Proportion | Method::Rate) {
-                err(n.span(), format!("indicator '{id}': `rolling` sums counts over periods, so it is for 'proportion' and 'rate' indicators, not '{}'", method_name(ind.method)));
+            if !matches!(
+                ind.method,
+                Method::Proportion | Method::Rate | Method::Count
+            ) {
+                err(n.span(), format!("indicator '{id}': `rolling` sums counts over periods, so it is for 'proportion', 'rate' and 'count' indicators, not '{}'", method_name(ind.method)));
             }
             if !(1..=20).contains(n.get_ref()) {
                 err(n.span(), format!("indicator '{id}': rolling must be a number of periods from 1 to 20, got {}", n.get_ref()));
@@ -792,6 +841,13 @@ fn check_expr(schema: &Schema, expr: Expr) -> PolarsResult<Expr> {
     Ok(expr)
 }
 
+/// Checks that a breakdown's conditions name columns of `schema`.
+fn check_index(schema: &Schema, b: &super::breakdowns::Breakdown) -> PolarsResult<()> {
+    let empty = DataFrame::empty_with_schema(schema);
+    empty.lazy().select([b.index.clone()]).collect()?;
+    Ok(())
+}
+
 pub fn kind_name(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Records => "records",
@@ -810,6 +866,7 @@ pub fn method_name(m: Method) -> &'static str {
         Method::Rate => "rate",
         Method::Median => "median",
         Method::Representation => "representation",
+        Method::Count => "count",
     }
 }
 

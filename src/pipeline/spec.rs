@@ -204,6 +204,8 @@ pub enum Method {
     /// A group's share of the service users over its share of the resident population
     /// (Wilson interval of the first share, the population share taken as known).
     Representation,
+    /// A published table's count (Poisson interval: exact below 10, Byar's from 10).
+    Count,
 }
 
 #[derive(Debug, Deserialize)]

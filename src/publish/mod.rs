@@ -56,21 +56,47 @@ impl Staging {
     }
 
     pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
-        let p = self.path(rel)?;
-        std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
-        self.record(rel)
+        let entry = self.put(rel, bytes)?;
+        self.outputs.push(entry);
+        Ok(())
     }
 
-    /// Hashes a file already written at `path(rel)`.
-    pub fn record(&mut self, rel: &str) -> Result<()> {
-        let p = self.tmp.join(rel);
-        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        self.outputs.push(OutputEntry {
+    /// Writes a file without recording it, so files can be written from several threads; the
+    /// entries it returns are recorded with [`Staging::add`].
+    pub fn put(&self, rel: &str, bytes: &[u8]) -> Result<OutputEntry> {
+        let p = self.path(rel)?;
+        std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
+        Ok(OutputEntry {
             path: rel.to_string(),
             bytes: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(&bytes)),
-        });
+            sha256: hex(&Sha256::digest(bytes)),
+        })
+    }
+
+    /// Hashes a file already written at `path(rel)`, without recording it.
+    pub fn hash(&self, rel: &str) -> Result<OutputEntry> {
+        let p = self.tmp.join(rel);
+        let mut file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+        let mut hasher = Sha256::new();
+        let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(&p, e))?;
+        Ok(OutputEntry {
+            path: rel.to_string(),
+            bytes,
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+
+    /// Hashes and records a file already written at `path(rel)`.
+    pub fn record(&mut self, rel: &str) -> Result<()> {
+        let entry = self.hash(rel)?;
+        self.outputs.push(entry);
         Ok(())
+    }
+
+    /// Records files written with [`Staging::put`] or hashed with [`Staging::hash`]; the order
+    /// does not matter, [`Staging::outputs`] sorts by path.
+    pub fn add(&mut self, entries: impl IntoIterator<Item = OutputEntry>) {
+        self.outputs.extend(entries);
     }
 
     /// Every output so far, sorted by path.

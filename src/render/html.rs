@@ -208,6 +208,10 @@ fn unit(plan: &Plan, ind: usize) -> String {
         (Method::Median, _) => String::new(),
         (Method::Representation, 1.0) => "(1 = in proportion)".into(),
         (Method::Representation, m) => format!("({} = in proportion)", super::tables::number(m)),
+        // What the table counts, e.g. "referrals in the period".
+        (Method::Count, _) => crate::ingest::published::layout(plan.source_of(i).kind)
+            .map(|l| l.counts.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -272,6 +276,12 @@ pub fn page(
     let mut charts_out = Vec::new();
     let mut key_messages = Vec::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
+        // A national table's figures are at the total alone: on the overview only.
+        let kind = plan.source_of(ind).kind;
+        let national = kind.is_published() && !kind.has_areas();
+        if national && !overview {
+            continue;
+        }
         let u = unit(plan, ii);
         let group_keys: Vec<Option<usize>> = if ind.groups.is_empty() {
             vec![None]
@@ -373,6 +383,7 @@ pub fn page(
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.level != Level::Region)
+                .filter(|(ai, _)| !national || *ai == 0)
                 .map(|(ai, a)| AreaRow {
                     area: a.name.clone(),
                     cells: group_keys
@@ -473,6 +484,7 @@ pub fn page(
                 Method::Rate if ind.from_records(plan) => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: records of the group where {} and {}. Denominator: the group's mid-year residents{}.", ind.denominator_sql, ind.numerator_sql, residents_text(plan, ind)),
                 Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
                 Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
+                Method::Count => format!("Count of {}, with exact Poisson (under 10) or Byar's intervals{}.", ind.numerator_sql, if plan.source_of(ind).kind.has_areas() { "; counts are not compared between areas, whose sizes differ" } else { "; a national table, so its figures are at the top level only" }),
                 Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
             } + &ind.rolling.map_or(String::new(), |n| format!(" Rolling figures: each value sums the counts (and denominators) of {n} periods ending with the period named, e.g. {} for {}.", period::rolling_label(plan.period, latest, n), period::label(plan.period, latest))),
             unit: u,
@@ -984,6 +996,10 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
     let mut rows = Vec::new();
     let mut cells = Vec::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
+        // A count is a size, not a level, so it has no place on a spine against the total.
+        if ind.method == Method::Count {
+            continue;
+        }
         let g = headline_group(plan, ii);
         let value_at = |a: usize| {
             table

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{InputSummary, Problem};
 use crate::log::Progress;
 use crate::pipeline::plan::Plan;
-use crate::publish::Staging;
+use crate::publish::{OutputEntry, Staging};
 use rayon::prelude::*;
 
 /// Writes every output of the report folder into `staging`.
@@ -34,72 +34,84 @@ pub fn write_all(
     let gaps = crate::indicators::gaps::compute(plan, table);
     let book = sheets::workbook(plan, table, &gaps);
     let gap_index = html::GapIndex::new(&gaps);
+    // Each file is written and hashed by the thread that made it; the manifest sorts them.
+    let shared: &Staging = staging;
     let files = || {
         rayon::join(
-            || -> Result<_> {
+            || -> Result<Vec<OutputEntry>> {
                 let mut frame = tables::indicators_frame(plan, table)?;
-                Ok((
-                    tables::indicators_csv(plan, table)?,
-                    tables::parquet_bytes(&mut frame)?,
-                    tables::gaps_csv(plan, table, &gaps)?,
-                ))
+                let csv = tables::indicators_csv(plan, table)?;
+                let parquet = tables::parquet_bytes(&mut frame)?;
+                drop(frame);
+                let gaps_csv = tables::gaps_csv(plan, table, &gaps)?;
+                let entries = vec![
+                    shared.put("indicators.csv", &csv)?,
+                    shared.put("indicators.parquet", &parquet)?,
+                    shared.put("gaps.csv", &gaps_csv)?,
+                ];
+                progress.inc(3);
+                Ok(entries)
             },
-            || rayon::join(|| sheets::xlsx(&book), || sheets::ods(&book)),
+            || {
+                rayon::join(
+                    || -> Result<OutputEntry> {
+                        let entry = shared.put("jsna-indicators.xlsx", &sheets::xlsx(&book)?)?;
+                        progress.inc(1);
+                        Ok(entry)
+                    },
+                    || -> Result<OutputEntry> {
+                        let entry = shared.put("jsna-indicators.ods", &sheets::ods(&book)?)?;
+                        progress.inc(1);
+                        Ok(entry)
+                    },
+                )
+            },
         )
     };
-    // The overview's PNG charts are drawn straight into the staging folder, beside the pages.
-    let shared: &Staging = staging;
-    let pages = || -> Result<_> {
+    // The overview's charts are drawn beside the area pages.
+    let pages = || -> Result<Vec<OutputEntry>> {
         let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, pyramids, 0)?;
+        let mut entries = vec![shared.put("index.html", html.as_bytes())?];
+        drop(html);
         progress.inc(1);
         progress.add_length(charts.len() as u64);
         let (pages, pngs) = rayon::join(
             || {
-                // One page per area, built in parallel and written in area order.
+                // One page per area, built in parallel.
                 areas
                     .par_iter()
                     .map(|&a| {
-                        let page =
-                            html::page(plan, table, inputs, problems, &gap_index, pyramids, a);
+                        let (page, _) =
+                            html::page(plan, table, inputs, problems, &gap_index, pyramids, a)?;
+                        let name = html::area_page_name(&table.areas()[a].code);
+                        let entry = shared.put(&format!("areas/{name}"), page.as_bytes())?;
                         progress.inc(1);
-                        page.map(|(page, _)| {
-                            let name = html::area_page_name(&table.areas()[a].code);
-                            (format!("areas/{name}"), page)
-                        })
+                        Ok(entry)
                     })
                     .collect::<Result<Vec<_>>>()
             },
             || {
                 charts
                     .par_iter()
-                    .map(|c| {
+                    .map(|c| -> Result<[OutputEntry; 2]> {
                         let rel = format!("charts/{}.png", c.file_stem);
                         charts::png(&c.chart, &shared.path(&rel)?)?;
+                        let svg = format!("charts/{}.svg", c.file_stem);
+                        let entries = [shared.hash(&rel)?, shared.put(&svg, c.svg.as_bytes())?];
                         progress.inc(1);
-                        Ok(rel)
+                        Ok(entries)
                     })
                     .collect::<Result<Vec<_>>>()
             },
         );
-        Ok((html, charts, pages?, pngs?))
+        entries.extend(pages?);
+        entries.extend(pngs?.into_iter().flatten());
+        Ok(entries)
     };
     let ((tables_out, (xlsx, ods)), pages) = rayon::join(files, pages);
-    let (csv, parquet, gaps_csv) = tables_out?;
-    staging.write("indicators.csv", &csv)?;
-    staging.write("indicators.parquet", &parquet)?;
-    staging.write("gaps.csv", &gaps_csv)?;
-    staging.write("jsna-indicators.xlsx", &xlsx?)?;
-    staging.write("jsna-indicators.ods", &ods?)?;
-    progress.inc(5);
-    let (html, charts, pages, pngs) = pages?;
-    for (file, page) in pages {
-        staging.write(&file, page.as_bytes())?;
-    }
-    staging.write("index.html", html.as_bytes())?;
-    for (c, rel) in charts.iter().zip(&pngs) {
-        staging.record(rel)?;
-        staging.write(&format!("charts/{}.svg", c.file_stem), c.svg.as_bytes())?;
-    }
+    staging.add(tables_out?);
+    staging.add([xlsx?, ods?]);
+    staging.add(pages?);
     staging.write("quality/quarantine.csv", &quarantine_csv(problems)?)?;
     staging.write("quality/summary.csv", &summary_csv(inputs, problems)?)?;
     staging.write("quality/disclosure.csv", &disclosure_csv(table)?)?;
