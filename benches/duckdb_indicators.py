@@ -3,7 +3,9 @@
 Reads the same pipeline file and the same Parquet records as `jsna run`, and computes what the
 indicator stage computes for the records source: for every proportion and median indicator,
 population group, area, region, the total and financial year, the numerator and denominator
-counts (or the median), with Wilson 95% and 99.8% intervals for proportions. It applies the
+counts (or the median), with Wilson 95% and 99.8% intervals for proportions. Rates and
+representation indexes of records get their record counts the same way (the numerator is every
+record meeting the conditions); their population denominators are not joined. It applies the
 basic row checks (a date that parses, an age from 0 to 120, an area in the lookup, an
 assessment not before its referral) but not the code-list checks, so counts can differ from
 jsna's by the few rows jsna quarantines. It does not do disclosure control, comparisons, gaps,
@@ -87,7 +89,7 @@ def main() -> None:
         else:
             den = ind.get("denominator", "TRUE")
             aggs.append(
-                f"count(*) FILTER (WHERE ({den}) AND ({ind['numerator']}){only}) AS n{k}, "
+                f"count(*) FILTER (WHERE ({den}) AND ({ind.get('numerator', 'TRUE')}){only}) AS n{k}, "
                 f"count(*) FILTER (WHERE ({den}){only}) AS d{k}"
             )
     con.execute(
