@@ -279,10 +279,10 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             Method::Rate => Some(residents.of(plan, ii, None)?),
             _ => None,
         };
-        let table_periods = if kind.has_areas() {
-            published_cells(plan, ii, table, pop.as_ref(), &area_index, None, &mut cells)?
-        } else {
+        let table_periods = if kind.is_national() {
             published_cells(plan, ii, table, None, &area_index, Some(0), &mut national)?
+        } else {
+            published_cells(plan, ii, table, pop.as_ref(), &area_index, None, &mut cells)?
         };
         all_periods.extend(table_periods);
     }
@@ -312,14 +312,10 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     rows.retain(|r| {
         r.slice.is_none()
             || areas[r.area].level == level
-            || !plan
+            || plan
                 .source_of(&plan.indicators[r.indicator])
                 .kind
-                .has_areas()
-                && plan
-                    .source_of(&plan.indicators[r.indicator])
-                    .kind
-                    .is_published()
+                .is_national()
     });
     rows.sort_by_key(CountRow::key);
     Ok(Counts {
@@ -718,30 +714,31 @@ fn published_cells(
         }
         Measure::Flow => with_period,
     };
-    let rows = rows.filter(ind.numerator.clone());
-    // The places cells are made for: every area, or the total alone.
-    let places: Vec<(String, usize)> = match national {
-        Some(t) => vec![(String::new(), t)],
-        None => area_index
-            .iter()
-            .map(|(c, &a)| (c.to_string(), a))
-            .collect(),
+    // The places cells are made for: every area, or the total alone (place "").
+    let (place, places): (Expr, Vec<(String, usize)>) = match national {
+        Some(t) => (lit(""), vec![(String::new(), t)]),
+        None => (
+            col("area_code"),
+            area_index
+                .iter()
+                .map(|(c, &a)| (c.to_string(), a))
+                .collect(),
+        ),
     };
+    let rows = rows
+        .filter(ind.numerator.clone())
+        .with_column(place.alias("__place"));
     let mut passes = vec![None];
     passes.extend(ind.breakdowns.iter().map(|&b| Some(b)));
     for pass in passes {
-        let mut keys = vec![col("__period")];
-        let rows = match national {
-            Some(_) => rows.clone().with_column(lit("").alias("__place")),
-            None => rows.clone().with_column(col("area_code").alias("__place")),
-        };
-        keys.push(col("__place"));
+        let mut keys = vec![col("__period"), col("__place")];
         let rows = match pass {
             Some(b) => {
                 keys.push(col("__cat"));
-                rows.with_column(plan.breakdowns[b].index.clone().alias("__cat"))
+                rows.clone()
+                    .with_column(plan.breakdowns[b].index.clone().alias("__cat"))
             }
-            None => rows,
+            None => rows.clone(),
         };
         // A value the publisher left out (a marker) makes its sum unknown: NaN, which every
         // sum above it carries too.

@@ -607,6 +607,12 @@ fn compile(
         let mut breakdowns_for = Vec::new();
         if let Some(list) = &ind.breakdowns {
             let published = kind.is_published();
+            // A breakdown splits the rows of the indicator's own table, by that table's columns.
+            let table_schema = if published {
+                crate::ingest::published::schema(kind)
+            } else {
+                record_schema.clone()
+            };
             if published && !matches!(ind.method, Method::Rate | Method::Count) {
                 err(
                     list.span(),
@@ -615,12 +621,10 @@ fn compile(
             }
             for b in list.get_ref() {
                 match breakdown_ids.iter().position(|x| x == b) {
-                    Some(i) if published && !breakdowns_for.contains(&i) => {
-                        // A published table's breakdown splits its rows by the table's columns.
-                        let schema = crate::ingest::published::schema(kind);
-                        match check_index(&schema, &breakdowns[i]) {
+                    Some(i) if !breakdowns_for.contains(&i) => {
+                        match check_index(&table_schema, &breakdowns[i]) {
                             Ok(_) => breakdowns_for.push(i),
-                            Err(e) => err(
+                            Err(e) if published => err(
                                 list.span(),
                                 format!(
                                     "indicator '{id}': breakdown '{b}' cannot split a '{}' table ({}); declare one over its columns: {}",
@@ -629,11 +633,6 @@ fn compile(
                                     crate::ingest::published::dim_names(kind).join(", ")
                                 ),
                             ),
-                        }
-                    }
-                    Some(i) if !breakdowns_for.contains(&i) => {
-                        match check_index(&record_schema, &breakdowns[i]) {
-                            Ok(_) => breakdowns_for.push(i),
                             Err(e) => err(
                                 list.span(),
                                 format!(

@@ -109,6 +109,11 @@ impl SourceKind {
             SourceKind::AsyD11 | SourceKind::ResD01 | SourceKind::Nts
         )
     }
+
+    /// A published table of national figures only (NRM, DfE), counted at the total.
+    pub fn is_national(self) -> bool {
+        self.is_published() && !self.has_areas()
+    }
 }
 
 #[derive(Debug, Deserialize)]

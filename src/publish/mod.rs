@@ -86,13 +86,6 @@ impl Staging {
         })
     }
 
-    /// Hashes and records a file already written at `path(rel)`.
-    pub fn record(&mut self, rel: &str) -> Result<()> {
-        let entry = self.hash(rel)?;
-        self.outputs.push(entry);
-        Ok(())
-    }
-
     /// Records files written with [`Staging::put`] or hashed with [`Staging::hash`]; the order
     /// does not matter, [`Staging::outputs`] sorts by path.
     pub fn add(&mut self, entries: impl IntoIterator<Item = OutputEntry>) {

@@ -277,8 +277,7 @@ pub fn page(
     let mut key_messages = Vec::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         // A national table's figures are at the total alone: on the overview only.
-        let kind = plan.source_of(ind).kind;
-        let national = kind.is_published() && !kind.has_areas();
+        let national = plan.source_of(ind).kind.is_national();
         if national && !overview {
             continue;
         }
@@ -484,7 +483,7 @@ pub fn page(
                 Method::Rate if ind.from_records(plan) => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: records of the group where {} and {}. Denominator: the group's mid-year residents{}.", ind.denominator_sql, ind.numerator_sql, residents_text(plan, ind)),
                 Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
                 Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
-                Method::Count => format!("Count of {}, with exact Poisson (under 10) or Byar's intervals{}.", ind.numerator_sql, if plan.source_of(ind).kind.has_areas() { "; counts are not compared between areas, whose sizes differ" } else { "; a national table, so its figures are at the top level only" }),
+                Method::Count => format!("Count of {}, with exact Poisson (under 10) or Byar's intervals{}.", ind.numerator_sql, if plan.source_of(ind).kind.is_national() { "; a national table, so its figures are at the top level only" } else { "; counts are not compared between areas, whose sizes differ" }),
                 Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
             } + &ind.rolling.map_or(String::new(), |n| format!(" Rolling figures: each value sums the counts (and denominators) of {n} periods ending with the period named, e.g. {} for {}.", period::rolling_label(plan.period, latest, n), period::label(plan.period, latest))),
             unit: u,
