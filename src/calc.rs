@@ -148,6 +148,12 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
         )));
     }
     let ext = extension(&opts.output)?;
+    if crate::publish::resolved(&opts.output) == crate::publish::resolved(&opts.input) {
+        return Err(Error::Usage(format!(
+            "--output {} is the input file: jsna calc never overwrites its input",
+            opts.output.display()
+        )));
+    }
     let table = ingest::read_text_table(&opts.input, &[])?;
     let (raw, unreadable) = (table.frame, table.unreadable);
     let rows_in = raw.height() + unreadable.len();

@@ -28,3 +28,6 @@ pub mod publish;
 pub mod render;
 pub mod sample;
 pub mod stats;
+
+#[cfg(test)]
+mod fuzz_tests;

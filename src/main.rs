@@ -11,7 +11,10 @@ fn main() {
             pipeline,
             out,
             restricted,
-        } => cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), &log),
+        } => {
+            jsna::publish::remove_staging_on_signal();
+            cmd::run::run(pipeline, out.as_deref(), restricted.as_deref(), &log)
+        }
         Command::Validate { pipeline } => cmd::validate::run(pipeline, &log),
         Command::List { pipeline } => cmd::list::run(pipeline),
         Command::Template { dir } => cmd::template::run(dir, &log),

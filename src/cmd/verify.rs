@@ -127,6 +127,10 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, log: &Log) -> Result<i32> {
             std::process::id()
         ));
         let mut fresh = plan.clone();
+        let mut quality_name = scratch.as_os_str().to_owned();
+        quality_name.push("-quality");
+        let scratch_quality = std::path::PathBuf::from(quality_name);
+        fresh.quality_dir = Some((scratch_quality.clone(), plan.quality_folder_shown()));
         fresh.out_dir = scratch.clone();
         fresh.restricted_dir = None;
         log.info("jsna verify: re-running the pipeline…");
@@ -141,7 +145,11 @@ pub fn run(dir: &Path, pipeline_file: Option<&Path>, log: &Log) -> Result<i32> {
             }
             Ok(())
         });
-        let _ = std::fs::remove_dir_all(&scratch);
+        for dir in [&scratch, &scratch_quality] {
+            if crate::publish::written_by_jsna(dir) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
         result?;
     }
     if problems.is_empty() {

@@ -5,6 +5,7 @@
 //! and intervals are computed from the rounded counts; a value whose count or denominator is
 //! suppressed is suppressed too, and so is anything derived from it (comparisons, charts, text).
 
+pub mod quality;
 pub mod secondary;
 
 pub use crate::indicators::RowKey;
@@ -135,6 +136,12 @@ pub struct DisclosedTable {
     audit: Vec<Audit>,
     /// Suppressed counts the secondary rule could not protect further (expected empty).
     unprotected: usize,
+    /// Why protection cannot be guaranteed (cells it could not protect, a search that ran out
+    /// of steps); the run fails when there are any.
+    failures: Vec<String>,
+    /// Built by [`restricted`]: unsuppressed, for a restricted folder only. Every published
+    /// writer refuses such a table.
+    restricted: bool,
 }
 
 impl DisclosedTable {
@@ -166,6 +173,14 @@ impl DisclosedTable {
     }
     pub fn unprotected(&self) -> usize {
         self.unprotected
+    }
+    /// Whether this table is the unsuppressed one for a restricted folder.
+    pub fn is_restricted(&self) -> bool {
+        self.restricted
+    }
+    /// Why protection cannot be guaranteed, if it cannot: the run must not publish then.
+    pub fn failures(&self) -> &[String] {
+        &self.failures
     }
     /// Attaches comparisons and trends, which are computed from published values only.
     pub fn annotate(&mut self, f: impl Fn(&DisclosedTable, &PublishedRow) -> Annotations) {
@@ -212,6 +227,7 @@ impl RestrictedTable {
 /// Computes every indicator row without disclosure control, for a restricted output.
 pub fn restricted(plan: &Plan, counts: &Counts) -> RestrictedTable {
     let mut table = build(plan, counts.clone(), DisclosureRule::NONE);
+    table.restricted = true;
     for row in &mut table.rows {
         if row.note.starts_with("Computed from counts rounded") {
             row.note = "RESTRICTED: unsuppressed and unrounded".into();
@@ -270,10 +286,40 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         })
         .collect::<Vec<PublishedRow>>();
     let mut unprotected = 0;
+    let mut failures = Vec::new();
     if rule.threshold > 0 {
         let (mut system, vars) = secondary::link(plan, &counts, &rows, rule);
         let outcome = system.protect();
         unprotected = outcome.unprotected.len();
+        if system.search_exhausted() {
+            failures.push("the search for counts that add up to other published counts ran out of steps, so some of the relations an attacker could use may not have been checked. Publish fewer groups, breakdowns or indicators from the same counts".to_string());
+        }
+        if !outcome.unprotected.is_empty() {
+            let bad: std::collections::HashSet<usize> =
+                outcome.unprotected.iter().copied().collect();
+            let cells: Vec<String> = rows
+                .iter()
+                .zip(&vars)
+                .filter(|(_, v)| {
+                    v.is_some_and(|v| {
+                        bad.contains(&v.count) || v.denominator.is_some_and(|d| bad.contains(&d))
+                    })
+                })
+                .map(|(r, _)| describe(plan, &counts, r))
+                .collect();
+            let shown = cells
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ");
+            let more = cells.len().saturating_sub(20);
+            failures.push(format!(
+                "{} suppressed count(s) could not be protected by further suppression (every related cell is already suppressed or zero), so they could be worked out from published figures: {shown}{}. Set [disclosure] breakdown_level = \"total\", or drop the breakdown or group that makes them",
+                outcome.unprotected.len(),
+                if more > 0 { format!(" and {more} more rows") } else { String::new() }
+            ));
+        }
         for ((row, v), r) in rows.iter_mut().zip(&vars).zip(&counts.rows) {
             let Some(v) = v else { continue };
             let count = system.suppressed[v.count] && row.count != Cell::Suppressed;
@@ -294,7 +340,24 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         rule,
         audit,
         unprotected,
+        failures,
+        restricted: false,
     }
+}
+
+/// One row in words, for an error: indicator, group, category, area and period.
+fn describe(plan: &Plan, counts: &Counts, r: &PublishedRow) -> String {
+    let group = r
+        .group
+        .and_then(|g| plan.groups.get(g))
+        .map_or("all", |g| g.id.as_str());
+    format!(
+        "{} / {} / {} / {}",
+        plan.indicators[r.indicator].id,
+        group,
+        counts.areas[r.area].code,
+        crate::indicators::period::label(plan.period, r.period)
+    )
 }
 
 /// Whether an indicator's counts are exempt: they come from a published national table and the

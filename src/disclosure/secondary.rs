@@ -67,6 +67,8 @@ pub struct System {
     /// Unpublished helper variables (the records of a denominator outside its count), always
     /// unknown, never protected and never chosen as complements.
     pub auxiliary: Vec<bool>,
+    /// See [`System::search_exhausted`].
+    exhausted: bool,
 }
 
 /// What protection did.
@@ -75,7 +77,7 @@ pub struct Outcome {
     /// Variables suppressed by the secondary rule.
     pub secondary: Vec<usize>,
     /// Suppressed variables that could not be protected further (every related cell is
-    /// already suppressed or zero). Reported as a warning if there are any.
+    /// already suppressed or zero). The run fails, naming them, if there are any.
     pub unprotected: Vec<usize>,
 }
 
@@ -157,6 +159,12 @@ impl System {
     }
 
     /// A new system under the primary rule given.
+    /// Whether the search for counts that add up to others ran out of steps, so some relations
+    /// between published cells may be missing from the system (protection not guaranteed).
+    pub fn search_exhausted(&self) -> bool {
+        self.exhausted
+    }
+
     pub fn new(threshold: f64, rounding: f64) -> System {
         System {
             threshold,
@@ -720,6 +728,10 @@ type Cells = BTreeMap<(usize, i32), usize>;
 /// Adds `total = Σ parts` in every cell, for each set of at least two of `members` whose counts
 /// add up to `total`'s in every cell.
 fn add_splits(system: &mut System, total: &Cells, members: &[&Cells], budget: &mut usize) {
+    if *budget == 0 {
+        system.exhausted = true;
+        return;
+    }
     let cells: Vec<(usize, i32)> = total.keys().copied().collect();
     let target: Vec<f64> = cells.iter().map(|c| system.values[total[c]]).collect();
     let usable: Vec<&Cells> = members
@@ -745,6 +757,9 @@ fn add_splits(system: &mut System, total: &Cells, members: &[&Cells], budget: &m
         &mut found,
         budget,
     );
+    if *budget == 0 {
+        system.exhausted = true;
+    }
     for set in found {
         for cell in &cells {
             let parts: Vec<usize> = set.iter().map(|&k| usable[k][cell]).collect();

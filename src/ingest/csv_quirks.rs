@@ -68,12 +68,51 @@ fn is_utf8(path: &Path) -> Result<bool> {
     }
 }
 
+/// How much of a file is read to find its header.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// The most columns a header may have.
+pub const MAX_COLUMNS: usize = 16_384;
+
+/// Refuses a header with more than [`MAX_COLUMNS`] columns or with a column name twice (which
+/// column would be used would be a guess).
+fn check_header(path: &Path, header: &str, sep: u8) -> Result<()> {
+    let names: Vec<&str> = header
+        .split(sep as char)
+        .map(|f| f.trim().trim_matches('"').trim())
+        .collect();
+    if names.len() > MAX_COLUMNS {
+        return Err(Error::data(
+            path,
+            format!(
+                "the header has {} columns, more than the {MAX_COLUMNS} jsna reads",
+                names.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+        if let Some(first) = seen.insert(*n, i) {
+            return Err(Error::data(
+                path,
+                format!(
+                    "column \"{}\" appears twice in the header (columns {} and {}); remove or rename one, so it is clear which to use",
+                    super::excerpt(n, 40),
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The first lines of the file (at most 64 KiB), decoded for the title search.
 fn head(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::new();
-    file.take(64 * 1024)
+    file.take(HEAD_BYTES as u64)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     Ok(bytes)
@@ -92,10 +131,32 @@ pub fn prepare(path: &Path, sep: u8) -> Result<Prepared> {
         );
     }
     let head = head(path)?;
+    // Classic Mac line ends (CR only): read as line ends, through a converted copy.
+    let cr_only = !head.contains(&b'\n') && head.contains(&b'\r');
+    if cr_only {
+        notes.push(
+            "the file ends its lines with CR alone (classic Mac); they were read as line ends"
+                .into(),
+        );
+    }
+    if !head.contains(&b'\n') && !cr_only && head.len() == HEAD_BYTES {
+        return Err(Error::data(
+            path,
+            format!(
+                "the first line is longer than {} KiB: this is not a table with a header line",
+                HEAD_BYTES / 1024
+            ),
+        ));
+    }
     let head_text = if utf8 {
         String::from_utf8_lossy(&head).into_owned()
     } else {
         encoding_rs::WINDOWS_1252.decode(&head).0.into_owned()
+    };
+    let head_text = if cr_only {
+        head_text.replace('\r', "\n")
+    } else {
+        head_text
     };
     let body = head_text.strip_prefix('\u{feff}').unwrap_or(&head_text);
     let mut title_lines = 0;
@@ -110,6 +171,12 @@ pub fn prepare(path: &Path, sep: u8) -> Result<Prepared> {
         }
         title_lines += 1;
     }
+    let header = body
+        .split_inclusive('\n')
+        .nth(if found_header { title_lines } else { 0 })
+        .unwrap_or("")
+        .trim_end_matches(['\r', '\n']);
+    check_header(path, header, sep)?;
     if title_lines > 0 && found_header {
         notes.push(format!(
             "the header is on line {}: {} title line(s) above it were not read as data",
@@ -125,12 +192,17 @@ pub fn prepare(path: &Path, sep: u8) -> Result<Prepared> {
         title_lines,
         notes,
     };
-    if !utf8 || title_lines > 0 {
+    if !utf8 || title_lines > 0 || cr_only {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let text = if utf8 {
             String::from_utf8_lossy(&bytes).into_owned()
         } else {
             encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned()
+        };
+        let text = if cr_only {
+            text.replace("\r\n", "\n").replace('\r', "\n")
+        } else {
+            text
         };
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         // Skip the title lines by counting lines, not bytes: the decoded head and the decoded

@@ -11,10 +11,10 @@ pub mod pii;
 pub mod population;
 pub mod published;
 pub mod records;
-mod spreadsheet;
+pub mod spreadsheet;
 
 use crate::error::{Error, Result};
-use crate::pipeline::plan::hex;
+use crate::publish::hex;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -37,6 +37,9 @@ pub struct InputSummary {
     pub rows_outside_areas: u64,
     /// The codes of those rows, with their row counts.
     pub outside_areas: String,
+    /// The same, as (code, rows), for the published form (see `disclosure::quality`).
+    #[serde(skip)]
+    pub outside: Vec<(String, u64)>,
     /// What the reader changed or inferred, in plain words.
     pub notes: Vec<String>,
     /// What each declared data test found.
@@ -426,6 +429,24 @@ pub fn unreadable_problems(unreadable: &[Unreadable], source: &str, display: &st
         .collect()
 }
 
+/// A list for an error message: at most 30 items of at most 40 characters each, so a damaged
+/// header (a whole file read as one line) is never printed whole.
+pub fn excerpt_list(items: &[String]) -> String {
+    let mut shown: Vec<String> = items.iter().take(30).map(|s| excerpt(s, 40)).collect();
+    if items.len() > 30 {
+        shown.push(format!("… and {} more", items.len() - 30));
+    }
+    shown.join(", ")
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub fn excerpt(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Fails with a clear message when required columns are missing.
 pub fn require_columns(df: &DataFrame, path: &Path, required: &[&str]) -> Result<()> {
     let have: Vec<String> = df
@@ -451,7 +472,7 @@ pub fn require_columns(df: &DataFrame, path: &Path, required: &[&str]) -> Result
                 .map(|m| format!("\"{m}\""))
                 .collect::<Vec<_>>()
                 .join(", "),
-            have.join(", ")
+            excerpt_list(&have)
         ),
     ))
 }

@@ -87,6 +87,90 @@ fn count(df: &DataFrame, column: &str, pattern: &str) -> Result<u64> {
     Ok(n.column(column)?.u64()?.get(0).unwrap_or(0))
 }
 
+/// Identifiers inside longer text ("moved to SW1A 1AA in May"): word-bounded, anywhere in a cell.
+const POSTCODE_IN: &str = r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b";
+const EMAIL_IN: &str = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}";
+const NHS_IN: &str = r"\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b";
+
+/// A kind of identifier inside text: its name, its pattern and a check on each match.
+type TextKind = (&'static str, &'static str, fn(&str) -> bool);
+
+/// One kind of identifier found inside free text, with the first row (file line) that has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFinding {
+    pub column: String,
+    pub kind: &'static str,
+    pub rows: u64,
+    pub first_row: u64,
+}
+
+/// Finds postcodes, e-mail addresses and NHS numbers (Modulus 11) anywhere inside the cells of
+/// `df`'s text columns, naming the column and the first row; values are never returned.
+pub fn scan_free_text(df: &DataFrame) -> Result<Vec<TextFinding>> {
+    let kinds: [TextKind; 3] = [
+        ("a full UK postcode inside text", POSTCODE_IN, |_| true),
+        ("an email address inside text", EMAIL_IN, |_| true),
+        (
+            "an NHS number (passing the Modulus 11 check) inside text",
+            NHS_IN,
+            nhs_number_valid,
+        ),
+    ];
+    let mut found = Vec::new();
+    for name in df.get_column_names() {
+        let name = name.as_str();
+        if name == ROW || df.column(name)?.dtype() != &DataType::String {
+            continue;
+        }
+        // Distinct values first: most columns hold a few codes.
+        let series = df.column(name)?.drop_nulls().unique()?;
+        let distinct = DataFrame::new(series.len(), vec![series])?;
+        for (kind, pattern, valid) in kinds {
+            let candidates = distinct
+                .clone()
+                .lazy()
+                .filter(
+                    col(name)
+                        .str()
+                        .contains(lit(pattern), false)
+                        .fill_null(lit(false)),
+                )
+                .collect()?;
+            if candidates.height() == 0 {
+                continue;
+            }
+            let re = regex::Regex::new(pattern).map_err(|e| Error::Internal(e.to_string()))?;
+            let hits: Vec<&str> = candidates
+                .column(name)?
+                .str()?
+                .iter()
+                .flatten()
+                .filter(|t| re.find_iter(t).any(|m| valid(m.as_str())))
+                .collect();
+            if hits.is_empty() {
+                continue;
+            }
+            let list = Series::new("hits".into(), hits);
+            let rows = df
+                .clone()
+                .lazy()
+                .filter(col(name).is_in(lit(list).implode(false), false))
+                .select([
+                    col(ROW).cast(DataType::UInt64).min().alias("first"),
+                    len().cast(DataType::UInt64).alias("n"),
+                ])
+                .collect()?;
+            found.push(TextFinding {
+                column: name.to_string(),
+                kind,
+                rows: rows.column("n")?.u64()?.get(0).unwrap_or(0),
+                first_row: rows.column("first")?.u64()?.get(0).unwrap_or(0),
+            });
+        }
+    }
+    Ok(found)
+}
+
 /// Finds the columns of `df` (all text) that look like direct identifiers.
 pub fn scan(df: &DataFrame) -> Result<Vec<Finding>> {
     let mut found = Vec::new();
@@ -157,10 +241,16 @@ pub fn guard(
         .into_iter()
         .filter(|f| !allowed.contains_key(&f.column))
         .collect();
-    if findings.is_empty() {
+    // Columns already refused whole are not searched again inside their text.
+    let in_text: Vec<TextFinding> = scan_free_text(df)?
+        .into_iter()
+        .filter(|f| !allowed.contains_key(&f.column))
+        .filter(|f| !findings.iter().any(|w| w.column == f.column))
+        .collect();
+    if findings.is_empty() && in_text.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = findings
+    let mut list: Vec<String> = findings
         .iter()
         .map(|f| {
             format!(
@@ -169,6 +259,12 @@ pub fn guard(
             )
         })
         .collect();
+    list.extend(in_text.iter().map(|f| {
+        format!(
+            "column \"{}\" holds {} in {} row(s), first on line {}",
+            f.column, f.kind, f.rows, f.first_row
+        )
+    }));
     Err(Error::ChecksFailed(format!(
         "{}: refusing to ingest direct identifiers: {}. Values are not shown. Remove these columns from the extract, or, if a column is not what it looks like, list it under [sources.{source}.allow_identifiers] with a reason",
         path.display(),
@@ -223,6 +319,44 @@ mod tests {
                 ("Surname", "names", 3),
                 ("DOB", "exact dates of birth", 1),
             ]
+        );
+    }
+
+    #[test]
+    fn identifiers_inside_free_text_are_found_with_their_first_row() {
+        let df = DataFrame::new(
+            4,
+            vec![
+                Column::new(ROW.into(), [2u32, 3, 4, 5]),
+                Column::new(
+                    "notes".into(),
+                    [
+                        "moved to SW1A 1AA in May",
+                        "no change",
+                        "email her at a.b@example.org today",
+                        "NHS 943 476 5919 on file",
+                    ],
+                ),
+                // Codes, counts and an invalid NHS-shaped number are not identifiers.
+                Column::new(
+                    "other".into(),
+                    ["E06000010 area", "ref 943 476 5918", "code W1", "ok"],
+                ),
+            ],
+        )
+        .unwrap();
+        let f = scan_free_text(&df).unwrap();
+        let got: Vec<(&str, u64, u64)> = f
+            .iter()
+            .map(|f| (f.column.as_str(), f.rows, f.first_row))
+            .collect();
+        assert_eq!(got, [("notes", 1, 2), ("notes", 1, 4), ("notes", 1, 5)]);
+        let e = guard(&df, Path::new("r.csv"), "records", &BTreeMap::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("first on line 2"), "{text}");
+        assert!(
+            !text.contains("SW1A") && !text.contains("example.org"),
+            "{text}"
         );
     }
 }

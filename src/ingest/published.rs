@@ -384,6 +384,16 @@ pub fn load(
             ),
         },
         Rule {
+            column: value_col,
+            fails: col("__is_marker").not().and(
+                col("value")
+                    .is_not_null()
+                    .and(col("value").is_finite())
+                    .and(col("value").neq(col("value").floor())),
+            ),
+            reason: "is not a whole number (the published tables count people)".into(),
+        },
+        Rule {
             column: date_column,
             fails: col("date").is_null(),
             reason: match layout.dating {

@@ -289,14 +289,47 @@ fn check(
             reason: "is missing".into(),
         },
     ];
+    let (earliest, latest) = source.date_window;
+    let day = |d: chrono::NaiveDate| {
+        (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+    };
     for (c, typed_col) in DATE_COLUMNS
         .iter()
         .zip(["__referral", "__assessment", "__decision"])
     {
+        // Compared as days since 1970: polars 0.55 compares a date with a date literal as
+        // null for years far from now (0001, 9999), which would let them through.
+        let days = col(typed_col).cast(DataType::Int32);
+        // 01/04/23 would otherwise be read as the year 23, or not at all.
+        let two_digit = col(*c)
+            .str()
+            .strip_chars(lit(NULL))
+            .str()
+            .contains(lit(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$"), false)
+            .fill_null(lit(false));
         rules.push(Rule {
             column: c,
-            fails: col(*c).is_not_null().and(col(typed_col).is_null()),
+            fails: two_digit.clone(),
+            reason: "has a two-digit year; write the year in full (01/04/2023, not 01/04/23)"
+                .into(),
+        });
+        rules.push(Rule {
+            column: c,
+            fails: col(*c)
+                .is_not_null()
+                .and(col(typed_col).is_null())
+                .and(two_digit.clone().not()),
             reason: "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY)".into(),
+        });
+        rules.push(Rule {
+            column: c,
+            fails: two_digit
+                .not()
+                .and(days.clone().lt(lit(day(earliest))).or(days.gt(lit(day(latest)))))
+                .fill_null(lit(false)),
+            reason: format!(
+                "is outside the plausible dates {earliest} to {latest} (set earliest_date or latest_date on the source to change them)"
+            ),
         });
     }
     rules.extend([

@@ -3,7 +3,7 @@
 //! rows above the header, trailing notes). Line numbers are the sheet's own row numbers.
 
 use crate::error::{Error, Result};
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, Data, Reader, Sheets};
 use std::path::{Path, PathBuf};
 
 /// File extensions read as spreadsheets.
@@ -84,11 +84,62 @@ fn text(cell: &Data) -> String {
     }
 }
 
+/// The most cells a sheet's used range may span (rows × columns, empty cells included): a sheet
+/// is read whole, so one stray cell at `XFD1048576` must be refused, not allocated.
+pub const MAX_SHEET_CELLS: u64 = 20_000_000;
+
+/// Refuses an XLSX sheet whose used range spans more than [`MAX_SHEET_CELLS`], by a first pass
+/// over its cells that allocates nothing per cell.
+fn check_extent<RS: std::io::Read + std::io::Seek>(
+    path: &Path,
+    book: &mut calamine::Xlsx<RS>,
+    name: &str,
+) -> Result<()> {
+    let bad =
+        |e: calamine::XlsxError| Error::data(path, format!("sheet '{name}' cannot be read: {e}"));
+    let mut cells = book.worksheet_cells_reader(name).map_err(bad)?;
+    let (mut top, mut left, mut bottom, mut right) = (u32::MAX, u32::MAX, 0u32, 0u32);
+    while let Some(cell) = cells.next_cell().map_err(bad)? {
+        let (r, c) = cell.get_position();
+        if r >= 1_048_576 || c >= 16_384 {
+            return Err(Error::data(
+                path,
+                format!(
+                    "sheet '{name}' has a cell at row {}, column {}, outside the 1,048,576 rows and 16,384 columns a sheet can have: the file is damaged or was not written by a spreadsheet program",
+                    u64::from(r) + 1,
+                    u64::from(c) + 1
+                ),
+            ));
+        }
+        (top, left) = (top.min(r), left.min(c));
+        (bottom, right) = (bottom.max(r), right.max(c));
+        let span = (u64::from(bottom) + 1).saturating_sub(u64::from(top))
+            * (u64::from(right) + 1).saturating_sub(u64::from(left));
+        if span > MAX_SHEET_CELLS {
+            return Err(Error::data(
+                path,
+                format!(
+                    "sheet '{name}' has a cell at row {}, column {} ({} rows by {} columns from its first cell), more than the {} cells jsna reads from one sheet; delete the stray cells or save the table on its own",
+                    u64::from(r) + 1,
+                    u64::from(c) + 1,
+                    u64::from(bottom) + 1 - u64::from(top),
+                    u64::from(right) + 1 - u64::from(left),
+                    MAX_SHEET_CELLS
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Writes the chosen sheet as a CSV file in the temp folder; returns its path and a note.
 pub fn to_csv(path: &Path, sheet: Option<&str>) -> Result<(PathBuf, String)> {
     let mut book = open_workbook_auto(path)
         .map_err(|e| Error::data(path, format!("cannot be read as a spreadsheet: {e}")))?;
     let name = choose(path, &book.sheet_names(), sheet)?;
+    if let Sheets::Xlsx(xlsx) = &mut book {
+        check_extent(path, xlsx, &name)?;
+    }
     let range = book
         .worksheet_range(&name)
         .map_err(|e| Error::data(path, format!("sheet '{name}' cannot be read: {e}")))?;

@@ -4,6 +4,7 @@ pub mod breakdowns;
 pub mod plan;
 pub mod spec;
 
+use crate::disclosure::quality::{PublishedInput, QualityReport};
 use crate::disclosure::{self, DisclosedTable};
 use crate::error::{Error, Result};
 use crate::indicators::{self, compare};
@@ -58,6 +59,7 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
         rows_accepted: rows_read - rejected,
         rows_rejected: rejected,
         rows_outside_areas: loaded.outside.iter().map(|(_, n)| n).sum(),
+        outside: loaded.outside.clone(),
         notes: loaded.notes.clone(),
         data_tests: loaded.tests.clone(),
         outside_areas: loaded
@@ -72,6 +74,24 @@ fn summary(source: &plan::Source, kind: &str, loaded: &ingest::Loaded) -> Result
 /// Reads and checks every input. Fails when a source loses more than [`MAX_REJECTED_SHARE`].
 pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
     let lookup = ingest::lookup::load(&plan.lookup, plan.upper_tier)?;
+    if lookup.areas.is_empty() {
+        return Err(Error::data(
+            &plan.lookup,
+            "the area lookup has no areas: every figure would be empty",
+        ));
+    }
+    if let Some(a) = lookup
+        .areas
+        .iter()
+        .find(|a| a.code == plan.total_code || a.region_code == plan.total_code)
+    {
+        return Err(Error::Usage(format!(
+            "[areas] total_code \"{}\" is also the code of {} in {}: the total would be merged with it. Choose another total_code (E92000001 is England, K04000001 England and Wales)",
+            plan.total_code,
+            if a.code == plan.total_code { &a.name } else { &a.region_name },
+            plan.lookup_display
+        )));
+    }
     let lookup_rows = lookup.rows;
     let (lookup_bytes, lookup_sha) = ingest::fingerprint(&plan.lookup)?;
     let mut inputs = vec![InputSummary {
@@ -85,6 +105,7 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
         rows_rejected: 0,
         rows_outside_areas: 0,
         outside_areas: String::new(),
+        outside: Vec::new(),
         notes: Vec::new(),
         data_tests: Vec::new(),
     }];
@@ -107,6 +128,15 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
             }
             SourceKind::Population => {
                 let (p, by_age) = ingest::population::load(source, &resolver)?;
+                if p.frame.height() == 0 {
+                    return Err(Error::data(
+                        &source.path,
+                        format!(
+                            "the population file has no usable rows ({} read): every rate would be [x]",
+                            p.rows_read
+                        ),
+                    ));
+                }
                 structure = by_age;
                 inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
@@ -171,7 +201,54 @@ pub fn peak_memory_mib() -> Option<u64> {
 }
 
 /// Runs the whole pipeline and publishes the report folder, telling `log` each stage.
+/// Refuses output folders that could destroy inputs or other work (see [`publish::check_targets`]).
+pub fn check_outputs(plan: &Plan) -> Result<()> {
+    let quality = plan.quality_folder();
+    let mut targets = vec![
+        publish::Target {
+            what: "output folder",
+            path: &plan.out_dir,
+        },
+        publish::Target {
+            what: "quality folder",
+            path: &quality,
+        },
+    ];
+    if let Some(dir) = &plan.restricted_dir {
+        targets.push(publish::Target {
+            what: "restricted folder",
+            path: dir,
+        });
+    }
+    publish::check_targets(&plan.pipeline_path, &plan.input_paths(), &targets)
+}
+
+/// Writes the record-level quarantine and the exact data-quality counts to the quality folder,
+/// which is kept apart from the report and is not for publication.
+fn write_quality(plan: &Plan, data: &Ingested, log: &Log) -> Result<()> {
+    let mut staging = Staging::new(&plan.quality_folder())?;
+    for note in staging.notes() {
+        log.warn(&format!("jsna: {note}"));
+    }
+    staging.write("quarantine.csv", &render::quarantine_csv(&data.problems)?)?;
+    staging.write(
+        "summary.csv",
+        &render::summary_csv(&data.inputs, &data.problems)?,
+    )?;
+    let manifest = json!({
+        "not_for_publication": "Record-level values (quarantined rows) and exact counts of rows. Keep with the restricted data; never publish.",
+        "program": { "name": "jsna", "version": env!("CARGO_PKG_VERSION") },
+        "pipeline": { "name": plan.name, "sha256": plan.pipeline_sha256 },
+        "inputs": data.inputs,
+        "outputs": staging.outputs(),
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    staging.commit(&bytes)?;
+    Ok(())
+}
+
 pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
+    check_outputs(plan)?;
     let mut timings: Vec<Lap> = Vec::new();
     let lap = |stage: crate::log::Stage, name: &'static str, timings: &mut Vec<Lap>| {
         let (seconds, peak_mib) = stage.finish();
@@ -210,11 +287,11 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
     let stage = log.stage("disclosure", "disclosure control");
     let mut table: DisclosedTable = disclosure::disclose(plan, counts);
     compare::attach(plan, &mut table);
-    if table.unprotected() > 0 {
-        log.warn(&format!(
-            "{} suppressed cells could not be given complementary suppressions: every related cell is already suppressed or zero",
-            table.unprotected()
-        ));
+    if !table.failures().is_empty() {
+        return Err(Error::ChecksFailed(format!(
+            "disclosure control cannot protect this release, so nothing was published:\n{}",
+            table.failures().join("\n")
+        )));
     }
     lap(stage, "disclosure", &mut timings);
 
@@ -223,12 +300,20 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
         Some(s) => render::population::Pyramids::build(s, table.areas(), plan.disclosure)?,
         None => None,
     };
+    let quality = QualityReport::disclose(
+        &data.inputs,
+        &data.problems,
+        plan.disclosure,
+        &plan.quality_folder_shown(),
+    );
     let mut staging = Staging::new(&plan.out_dir)?;
+    for note in staging.notes() {
+        log.warn(&format!("jsna: {note}"));
+    }
     render::write_all(
         plan,
         &table,
-        &data.inputs,
-        &data.problems,
+        &quality,
         &mut staging,
         stage.progress(),
         pyramids.as_ref(),
@@ -236,8 +321,9 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
     lap(stage, "render", &mut timings);
 
     let outputs = staging.outputs();
-    let manifest = manifest(plan, &data.inputs, &outputs, &timings);
+    let manifest = manifest(plan, quality.inputs(), &outputs, &timings);
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    write_quality(plan, &data, log)?;
     let out_dir = staging.commit(&bytes)?;
     Ok(RunSummary {
         out_dir,
@@ -252,14 +338,6 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
 /// Writes the unsuppressed table to the restricted folder, which must not be, or be inside, the
 /// published folder.
 fn write_restricted(plan: &Plan, counts: &indicators::Counts, dir: &std::path::Path) -> Result<()> {
-    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    if abs(dir).starts_with(abs(&plan.out_dir)) {
-        return Err(Error::Usage(format!(
-            "the restricted folder {} must not be the published folder {} or inside it",
-            dir.display(),
-            plan.out_dir.display()
-        )));
-    }
     let mut table = disclosure::restricted(plan, counts);
     compare::attach(plan, table.unprotected_mut());
     let mut staging = Staging::new(dir)?;
@@ -280,7 +358,7 @@ fn write_restricted(plan: &Plan, counts: &indicators::Counts, dir: &std::path::P
 
 fn manifest(
     plan: &Plan,
-    inputs: &[InputSummary],
+    inputs: &[PublishedInput],
     outputs: &[publish::OutputEntry],
     timings: &[Lap],
 ) -> serde_json::Value {
@@ -298,7 +376,8 @@ fn manifest(
         "pipeline": pipeline,
         "parameters": {
             "period": format!("{:?}", plan.period),
-            "disclosure": { "threshold": plan.disclosure.threshold, "rounding": plan.disclosure.rounding },
+            "disclosure": { "threshold": plan.disclosure.threshold, "rounding": plan.disclosure.rounding, "no_suppression_reason": plan.no_suppression_reason },
+            "allow_identifiers": plan.sources.iter().filter(|s| !s.allow_identifiers.is_empty()).map(|s| (s.id.clone(), json!(s.allow_identifiers))).collect::<serde_json::Map<_, _>>(),
             "max_rejected_share": MAX_REJECTED_SHARE,
             "groups": plan.groups.iter().map(|g| json!({"id": g.id, "label": g.label, "filter": g.sql, "reference": g.reference})).collect::<Vec<_>>(),
             "indicators": plan.indicators.iter().map(|i| json!({

@@ -2,6 +2,7 @@
 
 use super::spec::{DataTestKind, Method, PeriodKind, Severity, SourceKind, SourceSpec, Spec};
 use crate::error::{Error, Result};
+use crate::publish::hex;
 use crate::stats::Polarity;
 use polars::prelude::*;
 use polars::sql::sql_expr;
@@ -27,6 +28,8 @@ pub struct Source {
     pub value: Option<String>,
     /// Published tables without dates: the period's last day, `YYYY-MM-DD` (checked).
     pub period_end: Option<String>,
+    /// Records: dates outside this window (inclusive) are quarantined.
+    pub date_window: (chrono::NaiveDate, chrono::NaiveDate),
 }
 
 /// A checked data test on one column of a records source.
@@ -167,6 +170,11 @@ pub struct Plan {
     pub out_dir: PathBuf,
     /// Where unsuppressed figures go, only when the pipeline or the command line names it.
     pub restricted_dir: Option<PathBuf>,
+    /// Where the record-level quarantine goes when `[output] quality_dir` names a folder (and
+    /// the name as written); otherwise beside the output folder, see [`Plan::quality_folder`].
+    pub quality_dir: Option<(PathBuf, String)>,
+    /// Why suppression is off (`[disclosure] threshold = 0` needs one); shown in the report.
+    pub no_suppression_reason: Option<String>,
     /// The user's page template, when `[output] templates` names a folder.
     pub template: Option<Template>,
 }
@@ -181,6 +189,37 @@ pub struct Template {
 }
 
 impl Plan {
+    /// The quality folder: `[output] quality_dir`, or `<output folder>-quality` beside it.
+    pub fn quality_folder(&self) -> PathBuf {
+        match &self.quality_dir {
+            Some((path, _)) => path.clone(),
+            None => {
+                let name = self
+                    .out_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "report".into());
+                self.out_dir.with_file_name(format!("{name}-quality"))
+            }
+        }
+    }
+
+    /// How the report names the quality folder (the same wherever the report is written).
+    pub fn quality_folder_shown(&self) -> String {
+        match &self.quality_dir {
+            Some((_, shown)) => shown.clone(),
+            None => "the folder beside this report whose name ends in -quality".into(),
+        }
+    }
+
+    /// Every file the run reads, for the output-folder guard.
+    pub fn input_paths(&self) -> Vec<&Path> {
+        let mut v = vec![self.pipeline_path.as_path(), self.lookup.as_path()];
+        v.extend(self.code_history.as_ref().map(|(p, _)| p.as_path()));
+        v.extend(self.sources.iter().map(|s| s.path.as_path()));
+        v
+    }
+
     pub fn source_of(&self, indicator: &Indicator) -> &Source {
         &self.sources[indicator.source]
     }
@@ -232,10 +271,6 @@ pub fn load(path: &Path, out_override: Option<&Path>) -> Result<Plan> {
 /// The one template file a templates folder may override.
 pub const TEMPLATE_FILE: &str = "report.html";
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn compile(
     spec: Spec,
     path: &Path,
@@ -270,6 +305,7 @@ fn compile(
     let code_history = spec.areas.code_history.as_ref().map(&mut resolve);
     let out_dir_spec = spec.output.dir.as_ref().map(&mut resolve);
     let restricted_spec = spec.output.restricted_dir.as_ref().map(&mut resolve);
+    let quality_spec = spec.output.quality_dir.as_ref().map(&mut resolve);
     let templates_spec = spec
         .output
         .templates
@@ -296,6 +332,7 @@ fn compile(
             sheet: s.sheet.clone(),
             value: s.value.clone(),
             period_end: published_options(id, s, &mut err),
+            date_window: date_window(id, s, &mut err),
         })
         .collect();
     for (kind, allowed) in [
@@ -316,7 +353,6 @@ fn compile(
             ));
         }
     }
-    let mut err = |span: Range<usize>, msg: String| problems.push(snippet(path, text, span, &msg));
 
     let record_schema = crate::ingest::records::canonical_schema();
     let check_sql = |sql: &toml::Spanned<String>,
@@ -391,6 +427,34 @@ fn compile(
             filter,
         }
     };
+
+    // Ids name files and columns: a safe alphabet only (no path separators, no dots).
+    let keyed = spec
+        .groups
+        .keys()
+        .map(|k| ("group", k))
+        .chain(spec.sources.keys().map(|k| ("source", k)))
+        .chain(spec.breakdowns.keys().map(|k| ("breakdown", k)));
+    for (what, id) in keyed {
+        if let Some(why) = unsafe_id(id) {
+            problems.push(format!(
+                "{}: {what} id '{}' {why}",
+                path.display(),
+                id.escape_debug()
+            ));
+        }
+    }
+    for (id, s) in &spec.sources {
+        for (column, reason) in &s.allow_identifiers {
+            if reason.trim().is_empty() {
+                problems.push(format!(
+                    "{}: source '{id}': allow_identifiers needs a reason for column '{column}' (it is written to the manifest), e.g. {column} = \"a local case number, not an NHS number\"",
+                    path.display()
+                ));
+            }
+        }
+    }
+    let mut err = |span: Range<usize>, msg: String| problems.push(snippet(path, text, span, &msg));
 
     let mut groups = Vec::new();
     for (id, g) in &spec.groups {
@@ -470,6 +534,18 @@ fn compile(
         let id = ind.id.get_ref().clone();
         if !seen.insert(id.clone()) {
             err(ind.id.span(), format!("indicator id '{id}' is used twice"));
+        }
+        if let Some(why) = unsafe_id(&id) {
+            err(
+                ind.id.span(),
+                format!("indicator id '{}' {why}", id.escape_debug()),
+            );
+        } else if id.ends_with("_trend")
+            || id.ends_with("_funnel")
+            || id.starts_with("heatmap_")
+            || id == "population_pyramid"
+        {
+            err(ind.id.span(), format!("indicator id '{id}' would share a chart file name with another chart; ids may not end in _trend or _funnel, start with heatmap_ or be population_pyramid"));
         }
         let source = match sources.iter().position(|s| &s.id == ind.source.get_ref()) {
             Some(i) => i,
@@ -755,6 +831,26 @@ fn compile(
             text,
         })
     });
+    let opt_out = spec
+        .disclosure
+        .no_suppression_reason
+        .as_ref()
+        .map(|r| r.trim().to_string());
+    match (spec.disclosure.threshold, &opt_out) {
+        (0, None) => problems.push(format!(
+            "{}: [disclosure] threshold = 0 turns off suppression (primary and secondary). Counts of 1 upward would be published. If that is really meant (for a restricted audience), say why: [disclosure] no_suppression_reason = \"...\" (written into the report)",
+            path.display()
+        )),
+        (0, Some(r)) if r.is_empty() => problems.push(format!(
+            "{}: [disclosure] no_suppression_reason must say why suppression is turned off",
+            path.display()
+        )),
+        (t, Some(_)) if t > 0 => problems.push(format!(
+            "{}: [disclosure] no_suppression_reason is only for threshold = 0 (the threshold is {t})",
+            path.display()
+        )),
+        _ => {}
+    }
     if spec.disclosure.rounding == 0 {
         problems.push(format!(
             "{}: [disclosure] rounding must be at least 1",
@@ -794,8 +890,70 @@ fn compile(
         },
         out_dir,
         restricted_dir: restricted_spec.map(|(p, _)| p),
+        quality_dir: quality_spec,
+        no_suppression_reason: opt_out,
         template,
     })
+}
+
+/// The run's date (UTC): no record can be dated after it.
+pub fn run_date() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// A records source's window of plausible dates: `earliest_date` (default 1990-01-01) to
+/// `latest_date` (default the run date).
+fn date_window(
+    id: &str,
+    s: &SourceSpec,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let default_start = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default();
+    let mut parse =
+        |d: &Option<toml::Spanned<String>>, default: chrono::NaiveDate, what: &str| match d {
+            None => default,
+            Some(d) if s.kind != SourceKind::Records => {
+                err(
+                    d.span(),
+                    format!("source '{id}': `{what}` is for records sources"),
+                );
+                default
+            }
+            Some(d) => {
+                chrono::NaiveDate::parse_from_str(d.get_ref(), "%Y-%m-%d").unwrap_or_else(|_| {
+                    err(
+                        d.span(),
+                        format!(
+                            "source '{id}': `{what}` must be a date YYYY-MM-DD, got '{}'",
+                            d.get_ref()
+                        ),
+                    );
+                    default
+                })
+            }
+        };
+    let start = parse(&s.earliest_date, default_start, "earliest_date");
+    let end = parse(&s.latest_date, run_date(), "latest_date");
+    (start, end)
+}
+
+/// Why an id cannot name files and columns, if it cannot: ids are 1 to 64 letters, digits, `_`
+/// and `-`, starting with a letter or digit.
+fn unsafe_id(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id.len() > 64 {
+        Some("is longer than 64 characters")
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Some("may hold only letters, digits, '_' and '-' (it names files and columns)")
+    } else if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("must start with a letter or digit")
+    } else {
+        None
+    }
 }
 
 /// Expands `${VAR}` and `${VAR:-default}` in a path from the environment.

@@ -138,6 +138,12 @@ pub struct SourceSpec {
     /// Published tables without a date column (NRM): the last day of the period the table
     /// covers, `YYYY-MM-DD`.
     pub period_end: Option<Spanned<String>>,
+    /// Records only: the plausible window for dates, `YYYY-MM-DD` (default 1990-01-01 to the
+    /// run date). Dates outside it are quarantined.
+    #[serde(default)]
+    pub earliest_date: Option<Spanned<String>>,
+    #[serde(default)]
+    pub latest_date: Option<Spanned<String>>,
 }
 
 /// One declared data test, e.g. `{ column = "age", test = "range", min = 0, max = 110 }`.
@@ -323,6 +329,9 @@ pub struct DisclosureSpec {
     /// margins), from which suppressed cells could be narrowed by solving the equations together.
     #[serde(default)]
     pub breakdown_level: BreakdownLevel,
+    /// Required with `threshold = 0`: why no count is suppressed (written into the report).
+    #[serde(default)]
+    pub no_suppression_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -341,6 +350,7 @@ impl Default for DisclosureSpec {
             suppress_zeros: false,
             exempt_published: false,
             breakdown_level: BreakdownLevel::default(),
+            no_suppression_reason: None,
         }
     }
 }
@@ -361,6 +371,10 @@ pub struct OutputSpec {
     /// A restricted folder for unsuppressed figures (never published). None unless named.
     #[serde(default)]
     pub restricted_dir: Option<Spanned<String>>,
+    /// Where the record-level quarantine and exact data-quality counts go (never published).
+    /// Default: `<output folder>-quality` beside the output folder.
+    #[serde(default)]
+    pub quality_dir: Option<Spanned<String>>,
     /// A folder whose `report.html` replaces the built-in page template.
     #[serde(default)]
     pub templates: Option<Spanned<String>>,

@@ -4,11 +4,11 @@ use super::charts::{
     self, Bar, BarChart, Chart, FunnelChart, FunnelPoint, HeatMap, Pyramid, Series, SpineChart,
     SpineRow, TrendChart,
 };
+use crate::disclosure::quality::{PublishedInput, PublishedProblem, QualityReport};
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
 use crate::indicators::gaps::Gap;
 use crate::indicators::{period, Level};
-use crate::ingest::InputSummary;
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
 use crate::stats::{compare_to_benchmark, Comparison};
@@ -87,14 +87,6 @@ struct BreakdownView {
 }
 
 #[derive(Serialize)]
-struct QualityRow {
-    reason: String,
-    source: String,
-    column: String,
-    rows: usize,
-}
-
-#[derive(Serialize)]
 struct View<'a> {
     title: &'a str,
     /// The area this page is about; the overview is about the total.
@@ -117,9 +109,11 @@ struct View<'a> {
     heatmaps: Vec<FigureView>,
     /// The resident population by age and sex, when the population file has them.
     pyramid: Option<FigureView>,
-    inputs: &'a [InputSummary],
-    quality: Vec<QualityRow>,
-    quarantined: u64,
+    inputs: &'a [PublishedInput],
+    quality: &'a [PublishedProblem],
+    quarantined: &'a str,
+    quality_folder: &'a str,
+    no_suppression_reason: Option<&'a str>,
     threshold: u64,
     rounding: u64,
     suppressed: u64,
@@ -262,8 +256,7 @@ impl<'a> GapIndex<'a> {
 pub fn page(
     plan: &Plan,
     table: &DisclosedTable,
-    inputs: &[InputSummary],
-    problems: &[crate::ingest::Problem],
+    quality: &QualityReport,
     gaps: &GapIndex,
     pyramids: Option<&super::population::Pyramids>,
     area: usize,
@@ -539,7 +532,6 @@ pub fn page(
         }
         None => None,
     };
-    let quality = summarise_problems(problems);
     let area_links = if overview {
         table
             .areas()
@@ -581,12 +573,14 @@ pub fn page(
         spine,
         heatmaps,
         pyramid,
-        inputs,
-        quality,
-        quarantined: inputs.iter().map(|i| i.rows_rejected).sum(),
+        inputs: quality.inputs(),
+        quality: quality.problems(),
+        quarantined: quality.quarantined(),
+        quality_folder: quality.folder(),
         threshold: plan.disclosure.threshold,
         rounding: plan.disclosure.rounding,
         suppressed: table.suppressed(),
+        no_suppression_reason: plan.no_suppression_reason.as_deref(),
         pipeline: plan
             .pipeline_path
             .file_name()
@@ -1314,23 +1308,4 @@ fn key_message(plan: &Plan, label: &str, gap: &Gap, reference: &str, unit: &str)
         with_unit(ref_value, unit),
         reference.to_lowercase(),
     ))
-}
-
-fn summarise_problems(problems: &[crate::ingest::Problem]) -> Vec<QualityRow> {
-    let mut counts: std::collections::BTreeMap<(String, String, String), usize> =
-        Default::default();
-    for p in problems {
-        *counts
-            .entry((p.source.clone(), p.column.clone(), p.reason.clone()))
-            .or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .map(|((source, column, reason), rows)| QualityRow {
-            reason,
-            source,
-            column,
-            rows,
-        })
-        .collect()
 }

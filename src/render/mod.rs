@@ -6,6 +6,7 @@ pub mod population;
 pub mod sheets;
 pub mod tables;
 
+use crate::disclosure::quality::QualityReport;
 use crate::disclosure::DisclosedTable;
 use crate::error::{Error, Result};
 use crate::ingest::{InputSummary, Problem};
@@ -18,12 +19,16 @@ use rayon::prelude::*;
 pub fn write_all(
     plan: &Plan,
     table: &DisclosedTable,
-    inputs: &[InputSummary],
-    problems: &[Problem],
+    quality: &QualityReport,
     staging: &mut Staging,
     progress: &Progress,
     pyramids: Option<&population::Pyramids>,
 ) -> Result<()> {
+    if table.is_restricted() || !table.failures().is_empty() {
+        return Err(Error::Internal(
+            "refusing to publish a table that has not passed disclosure control".into(),
+        ));
+    }
     // The tables, the two workbooks and the pages are independent: built side by side, then
     // written in a fixed order.
     let areas: Vec<usize> = (0..table.areas().len())
@@ -70,8 +75,8 @@ pub fn write_all(
     };
     // The overview's charts are drawn beside the area pages.
     let pages = || -> Result<Vec<OutputEntry>> {
-        let (html, charts) = html::page(plan, table, inputs, problems, &gap_index, pyramids, 0)?;
-        let mut entries = vec![shared.put("index.html", html.as_bytes())?];
+        let (html, charts) = html::page(plan, table, quality, &gap_index, pyramids, 0)?;
+        let mut entries = vec![shared.put("index.html", xml_clean(&html).as_bytes())?];
         drop(html);
         progress.inc(1);
         progress.add_length(charts.len() as u64);
@@ -81,9 +86,9 @@ pub fn write_all(
                 areas
                     .par_iter()
                     .map(|&a| {
-                        let (page, _) =
-                            html::page(plan, table, inputs, problems, &gap_index, pyramids, a)?;
+                        let (page, _) = html::page(plan, table, quality, &gap_index, pyramids, a)?;
                         let name = html::area_page_name(&table.areas()[a].code);
+                        let page = xml_clean(&page);
                         let entry = shared.put(&format!("areas/{name}"), page.as_bytes())?;
                         progress.inc(1);
                         Ok(entry)
@@ -97,7 +102,8 @@ pub fn write_all(
                         let rel = format!("charts/{}.png", c.file_stem);
                         charts::png(&c.chart, &shared.path(&rel)?)?;
                         let svg = format!("charts/{}.svg", c.file_stem);
-                        let entries = [shared.hash(&rel)?, shared.put(&svg, c.svg.as_bytes())?];
+                        let clean = xml_clean(&c.svg);
+                        let entries = [shared.hash(&rel)?, shared.put(&svg, clean.as_bytes())?];
                         progress.inc(1);
                         Ok(entries)
                     })
@@ -112,8 +118,7 @@ pub fn write_all(
     staging.add(tables_out?);
     staging.add([xlsx?, ods?]);
     staging.add(pages?);
-    staging.write("quality/quarantine.csv", &quarantine_csv(problems)?)?;
-    staging.write("quality/summary.csv", &summary_csv(inputs, problems)?)?;
+    staging.write("quality/summary.csv", &published_summary_csv(quality)?)?;
     staging.write("quality/disclosure.csv", &disclosure_csv(table)?)?;
     Ok(())
 }
@@ -128,7 +133,8 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result
     w.into_inner().map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn quarantine_csv(problems: &[Problem]) -> Result<Vec<u8>> {
+/// The record-level quarantine: for the quality folder only, never the report.
+pub fn quarantine_csv(problems: &[Problem]) -> Result<Vec<u8>> {
     csv_bytes(
         &["source", "file", "row", "column", "value", "reason"],
         problems.iter().map(|p| {
@@ -144,7 +150,60 @@ fn quarantine_csv(problems: &[Problem]) -> Result<Vec<u8>> {
     )
 }
 
-fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>> {
+/// The data-quality summary with its counts protected, for the published report.
+fn published_summary_csv(quality: &QualityReport) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for i in quality.inputs() {
+        let mut row = |measure: &str, column: &str, check: String, n: &str| {
+            rows.push(vec![
+                i.source.clone(),
+                i.path.clone(),
+                measure.to_string(),
+                column.to_string(),
+                check,
+                n.to_string(),
+            ])
+        };
+        row("rows_read", "", String::new(), &i.rows_read);
+        row("rows_accepted", "", String::new(), &i.rows_accepted);
+        row("rows_quarantined", "", String::new(), &i.rows_rejected);
+        for note in &i.notes {
+            row("note", "", note.clone(), "");
+        }
+        if i.any_outside_areas {
+            let check = format!(
+                "accepted, but not an area of this pipeline: {}",
+                i.outside_areas
+            );
+            row("rows_outside_areas", "", check, &i.rows_outside_areas);
+        }
+        for t in &i.data_tests {
+            let check = format!(
+                "{} ({}, tolerance {}%), {} rows tested",
+                t.test,
+                t.severity,
+                100.0 * t.tolerance,
+                t.rows_tested
+            );
+            row(
+                &format!("data_test_{}", t.status),
+                &t.column,
+                check,
+                &t.failures,
+            );
+        }
+        for p in quality.problems().iter().filter(|p| p.source == i.source) {
+            row("failures", &p.column, p.reason.clone(), &p.rows);
+        }
+    }
+    csv_bytes(
+        &["source", "file", "measure", "column", "check", "rows"],
+        rows.into_iter(),
+    )
+}
+
+/// The data-quality summary with exact counts: for the quality folder only.
+pub fn summary_csv(inputs: &[InputSummary], problems: &[Problem]) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
     for i in inputs {
         // source, file, measure, column, check, rows
@@ -238,6 +297,23 @@ fn disclosure_csv(table: &DisclosedTable) -> Result<Vec<u8>> {
             ]
         }),
     )
+}
+
+/// Characters XML 1.0 cannot hold: controls other than tab and line ends, and U+FFFE/U+FFFF.
+pub fn xml_forbidden(c: char) -> bool {
+    ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// A page or SVG with every character XML 1.0 cannot hold replaced by U+FFFD, so a stray
+/// control character in an area name or label cannot make a file unreadable.
+pub fn xml_clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(xml_forbidden) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if xml_forbidden(c) { '\u{FFFD}' } else { c })
+        .collect::<String>()
+        .into()
 }
 
 /// Stops spreadsheet programs from reading text from input data as a formula.

@@ -424,7 +424,8 @@ impl Zip {
 /// characters other than tab and line ends) become U+FFFD.
 fn escape_into(out: &mut String, s: &str) {
     if !s.bytes().any(|b| {
-        matches!(b, b'&' | b'<' | b'>' | b'"') || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+        matches!(b, b'&' | b'<' | b'>' | b'"' | 0xEF)
+            || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
     }) {
         out.push_str(s);
         return;
@@ -436,7 +437,7 @@ fn escape_into(out: &mut String, s: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if super::xml_forbidden(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -757,6 +758,7 @@ mod tests {
     fn xml_text_is_escaped_and_characters_xml_cannot_hold_are_replaced() {
         assert_eq!(escaped("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
         assert_eq!(escaped("tab\there\u{1}"), "tab\there\u{FFFD}");
+        assert_eq!(escaped("a\u{FFFE}b\u{FFFF}"), "a\u{FFFD}b\u{FFFD}");
         assert_eq!(escaped("plain"), "plain");
     }
 

@@ -1,0 +1,212 @@
+//! Data-quality counts as published: rows read, accepted, quarantined and outside the areas, data
+//! test failures and problems by reason, each protected by the pipeline's disclosure rule like any
+//! other count (a handful of quarantined records is a count of people too). The exact counts and
+//! the record-level quarantine stay in the quality folder, which is not for publication.
+//!
+//! Only [`QualityReport::disclose`] builds a [`QualityReport`], so a renderer cannot be handed
+//! unprotected quality counts.
+
+use super::{protect, Cell};
+use crate::ingest::{InputSummary, Problem};
+use crate::pipeline::plan::DisclosureRule;
+use serde::Serialize;
+
+/// One input as the published report describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedInput {
+    pub source: String,
+    pub kind: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub rows_read: String,
+    pub rows_accepted: String,
+    pub rows_rejected: String,
+    pub rows_outside_areas: String,
+    /// Whether any accepted row names no area of this pipeline (its count may be suppressed).
+    pub any_outside_areas: bool,
+    /// The codes of those rows, each with its protected count.
+    pub outside_areas: String,
+    pub notes: Vec<String>,
+    pub data_tests: Vec<PublishedTest>,
+}
+
+/// A data test's outcome with its counts protected.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedTest {
+    pub column: String,
+    pub test: String,
+    pub severity: &'static str,
+    pub tolerance: f64,
+    pub rows_tested: String,
+    pub failures: String,
+    pub status: &'static str,
+}
+
+/// Problems found, by source, column and reason, with the protected number of rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedProblem {
+    pub source: String,
+    pub column: String,
+    pub reason: String,
+    pub rows: String,
+}
+
+/// Everything the published report says about data quality.
+#[derive(Debug, Clone)]
+pub struct QualityReport {
+    inputs: Vec<PublishedInput>,
+    problems: Vec<PublishedProblem>,
+    quarantined: String,
+    any_problems: bool,
+    folder: String,
+}
+
+/// A count as text under the rule: `[c]` when suppressed, otherwise the rounded number.
+pub fn shown(n: u64, rule: DisclosureRule) -> String {
+    match protect(n as f64, rule) {
+        Cell::Value(v) => format!("{v}"),
+        c => c.marker().to_string(),
+    }
+}
+
+impl QualityReport {
+    /// Protects every count in the inputs' summaries and the problems found.
+    /// `folder` is the quality folder, as the report names it.
+    pub fn disclose(
+        inputs: &[InputSummary],
+        problems: &[Problem],
+        rule: DisclosureRule,
+        folder: &str,
+    ) -> Self {
+        let published = inputs
+            .iter()
+            .map(|i| PublishedInput {
+                source: i.source.clone(),
+                kind: i.kind.clone(),
+                path: i.path.clone(),
+                bytes: i.bytes,
+                sha256: i.sha256.clone(),
+                rows_read: shown(i.rows_read, rule),
+                rows_accepted: shown(i.rows_accepted, rule),
+                rows_rejected: shown(i.rows_rejected, rule),
+                rows_outside_areas: shown(i.rows_outside_areas, rule),
+                any_outside_areas: i.rows_outside_areas > 0,
+                outside_areas: i
+                    .outside
+                    .iter()
+                    .map(|(code, n)| format!("{code} ({})", shown(*n, rule)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                notes: i.notes.clone(),
+                data_tests: i
+                    .data_tests
+                    .iter()
+                    .map(|t| PublishedTest {
+                        column: t.column.clone(),
+                        test: t.test.clone(),
+                        severity: t.severity,
+                        tolerance: t.tolerance,
+                        rows_tested: shown(t.rows_tested, rule),
+                        failures: shown(t.failures, rule),
+                        status: t.status,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut counts: std::collections::BTreeMap<(&str, &str, &str), u64> = Default::default();
+        for p in problems {
+            *counts.entry((&p.source, &p.column, &p.reason)).or_default() += 1;
+        }
+        let problems = counts
+            .into_iter()
+            .map(|((source, column, reason), n)| PublishedProblem {
+                source: source.to_string(),
+                column: column.to_string(),
+                reason: reason.to_string(),
+                rows: shown(n, rule),
+            })
+            .collect();
+        let quarantined: u64 = inputs.iter().map(|i| i.rows_rejected).sum();
+        QualityReport {
+            inputs: published,
+            problems,
+            quarantined: shown(quarantined, rule),
+            any_problems: quarantined > 0,
+            folder: folder.to_string(),
+        }
+    }
+
+    pub fn inputs(&self) -> &[PublishedInput] {
+        &self.inputs
+    }
+    pub fn problems(&self) -> &[PublishedProblem] {
+        &self.problems
+    }
+    /// Rows quarantined across every source, protected.
+    pub fn quarantined(&self) -> &str {
+        &self.quarantined
+    }
+    pub fn any_problems(&self) -> bool {
+        self.any_problems
+    }
+    /// The folder (outside the report) that holds the record-level quarantine.
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_counts_follow_the_rule() {
+        let rule = DisclosureRule {
+            threshold: 7,
+            rounding: 5,
+            ..DisclosureRule::NONE
+        };
+        assert_eq!(shown(0, rule), "0");
+        assert_eq!(shown(3, rule), "[c]");
+        assert_eq!(shown(7, rule), "[c]");
+        assert_eq!(shown(8, rule), "10");
+        assert_eq!(shown(2_998, rule), "3000");
+        let problem = |row| Problem {
+            source: "records".into(),
+            file: "r.csv".into(),
+            row,
+            column: "age".into(),
+            value: "999".into(),
+            reason: "outside 0 to 120".into(),
+        };
+        let input = InputSummary {
+            source: "records".into(),
+            kind: "records".into(),
+            path: "r.csv".into(),
+            bytes: 10,
+            sha256: String::new(),
+            rows_read: 3_000,
+            rows_accepted: 2_997,
+            rows_rejected: 3,
+            rows_outside_areas: 2,
+            outside_areas: "W06000001 (2)".into(),
+            outside: vec![("W06000001".into(), 2)],
+            notes: vec![],
+            data_tests: vec![],
+        };
+        let q =
+            QualityReport::disclose(&[input], &[problem(5), problem(9), problem(12)], rule, "q");
+        assert_eq!(q.quarantined(), "[c]");
+        assert_eq!(q.problems()[0].rows, "[c]");
+        let i = &q.inputs()[0];
+        assert_eq!(
+            (i.rows_read.as_str(), i.rows_accepted.as_str()),
+            ("3000", "2995")
+        );
+        assert_eq!(i.outside_areas, "W06000001 ([c])");
+        // Nothing record-level: the values and row numbers are not in the published form.
+        let text = format!("{q:?}");
+        assert!(!text.contains("999") && !text.contains("r.csv:5"));
+    }
+}
