@@ -193,7 +193,7 @@ fn record_level_values_stay_out_of_the_report_and_quality_counts_are_protected()
     for row in r.records() {
         let row = row.unwrap();
         let n = &row[5];
-        if n.is_empty() {
+        if n.is_empty() || &row[0] != "records" {
             continue;
         }
         counts += 1;
@@ -495,4 +495,56 @@ fn characters_xml_cannot_hold_never_reach_a_page_chart_or_workbook() {
             }
         }
     }
+}
+
+#[test]
+fn other_commands_never_overwrite_someone_elses_files() {
+    let w = Work::new();
+    w.write("mine/records.csv", "person_id\nreal\n");
+    let o = w.jsna(&[
+        "sample-data",
+        "--out",
+        "mine",
+        "--records",
+        "10",
+        "--areas",
+        "2",
+    ]);
+    exits(
+        &o,
+        2,
+        &["refusing to write sample data into mine", "records.csv"],
+    );
+    assert_eq!(w.read("mine/records.csv"), "person_id\nreal\n");
+    // A folder the generator wrote may be written again.
+    ok(&w.jsna(&[
+        "sample-data",
+        "--out",
+        "gen",
+        "--records",
+        "10",
+        "--areas",
+        "2",
+    ]));
+    ok(&w.jsna(&[
+        "sample-data",
+        "--out",
+        "gen",
+        "--records",
+        "10",
+        "--areas",
+        "2",
+    ]));
+
+    w.write("t.csv", "numerator,denominator\n3,10\n");
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "t.csv",
+        "--output",
+        "./t.csv",
+    ]);
+    exits(&o, 2, &["is the input file"]);
+    assert_eq!(w.read("t.csv"), "numerator,denominator\n3,10\n");
 }

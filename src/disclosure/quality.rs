@@ -1,7 +1,9 @@
 //! Data-quality counts as published: rows read, accepted, quarantined and outside the areas, data
-//! test failures and problems by reason, each protected by the pipeline's disclosure rule like any
-//! other count (a handful of quarantined records is a count of people too). The exact counts and
-//! the record-level quarantine stay in the quality folder, which is not for publication.
+//! test failures and problems by reason. Counts of service records are protected by the
+//! pipeline's disclosure rule like any other count (a handful of quarantined records is a count of
+//! people too); rows of the area lookup, the population file and published tables are not people
+//! and are shown exactly. The exact counts and the record-level quarantine stay in the quality
+//! folder, which is not for publication.
 //!
 //! Only [`QualityReport::disclose`] builds a [`QualityReport`], so a renderer cannot be handed
 //! unprotected quality counts.
@@ -79,9 +81,21 @@ impl QualityReport {
         rule: DisclosureRule,
         folder: &str,
     ) -> Self {
+        // Rows of records are people; rows of reference and published tables are not.
+        let people = |kind: &str| kind == "records";
         let published = inputs
             .iter()
-            .map(|i| PublishedInput {
+            .map(|i| {
+                (
+                    i,
+                    if people(&i.kind) {
+                        rule
+                    } else {
+                        DisclosureRule::NONE
+                    },
+                )
+            })
+            .map(|(i, rule)| PublishedInput {
                 source: i.source.clone(),
                 kind: i.kind.clone(),
                 path: i.path.clone(),
@@ -118,20 +132,34 @@ impl QualityReport {
         for p in problems {
             *counts.entry((&p.source, &p.column, &p.reason)).or_default() += 1;
         }
+        let rule_of = |source: &str| match inputs.iter().find(|i| i.source == source) {
+            Some(i) if !people(&i.kind) => DisclosureRule::NONE,
+            _ => rule,
+        };
         let problems = counts
             .into_iter()
             .map(|((source, column, reason), n)| PublishedProblem {
                 source: source.to_string(),
                 column: column.to_string(),
                 reason: reason.to_string(),
-                rows: shown(n, rule),
+                rows: shown(n, rule_of(source)),
             })
             .collect();
         let quarantined: u64 = inputs.iter().map(|i| i.rows_rejected).sum();
+        let records_quarantined: u64 = inputs
+            .iter()
+            .filter(|i| people(&i.kind))
+            .map(|i| i.rows_rejected)
+            .sum();
+        let total_rule = if records_quarantined > 0 {
+            rule
+        } else {
+            DisclosureRule::NONE
+        };
         QualityReport {
             inputs: published,
             problems,
-            quarantined: shown(quarantined, rule),
+            quarantined: shown(quarantined, total_rule),
             any_problems: quarantined > 0,
             folder: folder.to_string(),
         }
@@ -195,8 +223,17 @@ mod tests {
             notes: vec![],
             data_tests: vec![],
         };
-        let q =
-            QualityReport::disclose(&[input], &[problem(5), problem(9), problem(12)], rule, "q");
+        let mut table = input.clone();
+        table.source = "support".into();
+        table.kind = "asy_d11".into();
+        let mut table_problem = problem(3);
+        table_problem.source = "support".into();
+        let q = QualityReport::disclose(
+            &[input, table],
+            &[problem(5), problem(9), problem(12), table_problem],
+            rule,
+            "q",
+        );
         assert_eq!(q.quarantined(), "[c]");
         assert_eq!(q.problems()[0].rows, "[c]");
         let i = &q.inputs()[0];
@@ -205,6 +242,13 @@ mod tests {
             ("3000", "2995")
         );
         assert_eq!(i.outside_areas, "W06000001 ([c])");
+        // Rows of a published table are not people: exact.
+        let t = &q.inputs()[1];
+        assert_eq!(
+            (t.rows_read.as_str(), t.rows_rejected.as_str()),
+            ("3000", "3")
+        );
+        assert_eq!(q.problems()[1].rows, "1");
         // Nothing record-level: the values and row numbers are not in the published form.
         let text = format!("{q:?}");
         assert!(!text.contains("999") && !text.contains("r.csv:5"));

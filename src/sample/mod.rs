@@ -99,6 +99,39 @@ pub fn quarters(periods: usize) -> Vec<Quarter> {
     qs
 }
 
+/// The files the generator writes.
+const FILES: [&str; 9] = [
+    "records.csv",
+    "records.parquet",
+    "population.csv",
+    "area_lookup.csv",
+    "asylum_support_by_la.csv",
+    "resettlement_by_la.csv",
+    "nts_transfers.csv",
+    "nrm_referrals.csv",
+    "pipeline.toml",
+];
+
+/// Refuses to overwrite files of the generator's names in a folder it did not write (its
+/// `pipeline.toml` starts with the generator's mark): they may be someone's real data.
+fn refuse_foreign_files(out: &Path) -> Result<()> {
+    let ours = std::fs::read_to_string(out.join("pipeline.toml"))
+        .is_ok_and(|t| t.starts_with("# Written by `jsna sample-data`"));
+    let clashes: Vec<&str> = FILES
+        .iter()
+        .copied()
+        .filter(|f| out.join(f).exists())
+        .collect();
+    if ours || clashes.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "refusing to write sample data into {}: it already holds {} and was not written by jsna sample-data (no pipeline.toml of its own). Choose a new or empty folder",
+        out.display(),
+        clashes.join(", ")
+    )))
+}
+
 /// Generates every sample file into `out`.
 pub fn generate(out: &Path, opts: &Options) -> Result<Vec<Written>> {
     let max_areas = area_count();
@@ -114,6 +147,7 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<Written>> {
             opts.periods
         )));
     }
+    refuse_foreign_files(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let areas = areas::select_areas(opts.areas);
     let qs = quarters(opts.periods);
