@@ -425,7 +425,37 @@ fn hostile_reference_files_are_refused_with_a_clear_message() {
         2,
         &["population file has no usable rows"],
     );
+    // A repeated population row would count its residents twice.
+    let second = population.lines().nth(1).unwrap();
+    w.write(
+        "sample_data/population.csv",
+        &format!("{population}{second}\n"),
+    );
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let q = w.read("reports/example-quality/quarantine.csv");
+    assert!(
+        q.contains("repeats an earlier row's area, year, sex and age band"),
+        "{q}"
+    );
     w.write("sample_data/population.csv", &population);
+    // Records with a header and nothing else, and a compressed file named .csv.
+    let records = w.read("sample_data/records.csv");
+    w.write(
+        "sample_data/records.csv",
+        &(records.lines().next().unwrap().to_string() + "\n"),
+    );
+    exits(
+        &w.jsna(&["run", "pipelines/example.toml"]),
+        2,
+        &["has a header and no records"],
+    );
+    fs::write(w.path("sample_data/records.csv"), b"\x1f\x8b\x08\x00rest").unwrap();
+    exits(
+        &w.jsna(&["run", "pipelines/example.toml"]),
+        2,
+        &["is not a text table: it is a gzip-compressed file"],
+    );
+    w.write("sample_data/records.csv", &records);
     // A fractional count of people in a published table is quarantined.
     let support = w.read("sample_data/asylum_support_by_la.csv");
     let mut lines: Vec<String> = support.lines().map(String::from).collect();
@@ -547,4 +577,24 @@ fn other_commands_never_overwrite_someone_elses_files() {
     ]);
     exits(&o, 2, &["is the input file"]);
     assert_eq!(w.read("t.csv"), "numerator,denominator\n3,10\n");
+}
+
+#[test]
+fn an_error_in_a_huge_line_quotes_only_a_short_excerpt() {
+    let w = Work::new();
+    let example = w.read("pipelines/example.toml");
+    w.write(
+        "pipelines/example.toml",
+        &format!("name = \"x\"\na = {}\n", "[".repeat(100_000)),
+    );
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    exits(&o, 2, &["pipelines/example.toml:2:"]);
+    assert!(stderr(&o).len() < 1_000, "{} bytes", stderr(&o).len());
+    // Missing columns in a file whose header is one huge line are listed briefly too.
+    w.write("pipelines/example.toml", &example);
+    let header: Vec<String> = (0..5_000).map(|i| format!("column_{i}")).collect();
+    w.write("sample_data/records.csv", &(header.join(",") + "\n1\n"));
+    let o = w.jsna(&["run", "pipelines/example.toml"]);
+    exits(&o, 2, &["missing column(s)", "… and 4970 more"]);
+    assert!(stderr(&o).len() < 4_000, "{} bytes", stderr(&o).len());
 }

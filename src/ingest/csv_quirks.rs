@@ -107,6 +107,38 @@ fn check_header(path: &Path, header: &str, sep: u8) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a file that is not text: a compressed, zipped, Parquet or PDF file by its first bytes,
+/// or NUL bytes in the first line of a file without a UTF-16 byte-order mark.
+fn refuse_binary(path: &Path, head: &[u8]) -> Result<()> {
+    let kinds: [(&[u8], &str); 5] = [
+        (b"\x1f\x8b", "a gzip-compressed file; decompress it first"),
+        (
+            b"PK\x03\x04",
+            "a zip archive (or a spreadsheet saved with another extension)",
+        ),
+        (b"PAR1", "a Parquet file; give it the extension .parquet"),
+        (b"%PDF", "a PDF document"),
+        (b"BZh", "a bzip2-compressed file; decompress it first"),
+    ];
+    for (magic, what) in kinds {
+        if head.starts_with(magic) {
+            return Err(Error::data(
+                path,
+                format!("is not a text table: it is {what}"),
+            ));
+        }
+    }
+    let utf16 = head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff");
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if !utf16 && first_line.contains(&0) {
+        return Err(Error::data(
+            path,
+            "is not a text table: its first line holds NUL bytes (a binary file?)",
+        ));
+    }
+    Ok(())
+}
+
 /// The first lines of the file (at most 64 KiB), decoded for the title search.
 fn head(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
@@ -131,6 +163,7 @@ pub fn prepare(path: &Path, sep: u8) -> Result<Prepared> {
         );
     }
     let head = head(path)?;
+    refuse_binary(path, &head)?;
     // Classic Mac line ends (CR only): read as line ends, through a converted copy.
     let cr_only = !head.contains(&b'\n') && head.contains(&b'\r');
     if cr_only {

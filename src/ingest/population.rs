@@ -5,6 +5,39 @@ use crate::error::Result;
 use crate::pipeline::plan::Source;
 use polars::prelude::*;
 
+/// The largest population one row may hold.
+const MAX_POPULATION: f64 = 100_000_000.0;
+
+/// Adds `__repeat`: true on a row whose area, year and (when present) sex and age band repeat an
+/// earlier row's, as written.
+fn mark_repeats(frame: DataFrame) -> Result<DataFrame> {
+    let keys: Vec<&str> = ["area_code", "year", "sex", "age_band"]
+        .into_iter()
+        .filter(|k| frame.get_column_names().iter().any(|c| c.as_str() == *k))
+        .collect();
+    let columns: Vec<Column> = keys
+        .iter()
+        .map(|k| frame.column(k).and_then(|c| c.cast(&DataType::String)))
+        .collect::<std::result::Result<_, _>>()?;
+    let texts: Vec<&StringChunked> = columns
+        .iter()
+        .map(|c| c.str())
+        .collect::<std::result::Result<_, _>>()?;
+    let mut seen = std::collections::HashSet::new();
+    let repeat: Vec<bool> = (0..frame.height())
+        .map(|i| {
+            let key: Vec<Option<String>> = texts
+                .iter()
+                .map(|t| t.get(i).map(|v| v.trim().to_string()))
+                .collect();
+            !seen.insert(key)
+        })
+        .collect();
+    let mut frame = frame;
+    frame.with_column(Column::new("__repeat".into(), repeat))?;
+    Ok(frame)
+}
+
 /// Reads the estimates and sums them to the pipeline's areas (districts of older vintages and
 /// districts of an upper-tier authority map through `resolver`). When the file has `sex` and
 /// `age_band` columns, also returns the population by area, year, sex and age band (for the
@@ -34,6 +67,7 @@ pub fn load(
                 .alias("__pop"),
         ])
         .collect()?;
+    let typed = mark_repeats(typed)?;
     let rules = [
         Rule {
             column: "area_code",
@@ -52,6 +86,18 @@ pub fn load(
                 .or(col("__pop").lt(lit(0.0)))
                 .or(col("__pop").is_nan()),
             reason: "is not a non-negative number".into(),
+        },
+        Rule {
+            column: "population",
+            fails: col("__pop").gt(lit(MAX_POPULATION)),
+            reason: format!("is more than {MAX_POPULATION} (more than the UK's population)"),
+        },
+        Rule {
+            column: "area_code",
+            fails: col("__repeat"),
+            reason:
+                "repeats an earlier row's area, year, sex and age band (it would be counted twice)"
+                    .into(),
         },
     ];
     let (accepted, mut problems) = apply_rules(typed, &rules, &source.id, &source.display_path)?;

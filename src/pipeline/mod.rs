@@ -122,6 +122,12 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
             SourceKind::Records => {
                 let reduce = |batch, keep: &[&str]| indicators::features(plan, batch, keep, &codes);
                 let r = ingest::records::load(source, &codes, &reduce, progress)?;
+                if r.rows_read == 0 {
+                    return Err(Error::data(
+                        &source.path,
+                        "the records file has a header and no records: every figure would be empty",
+                    ));
+                }
                 inputs.push(summary(source, "records", &r)?);
                 problems.extend(r.problems);
                 records = Some(r.frame);

@@ -237,14 +237,23 @@ pub fn snippet(file: &Path, text: &str, span: Range<usize>, message: &str) -> St
         .count()
         .max(1);
     let gutter = " ".repeat(line_no.to_string().len());
+    // A long line (a damaged or hostile file) is shown as 60 characters either side of the caret.
+    let line: Vec<char> = text[line_start..line_end].chars().collect();
+    let from = col.saturating_sub(60);
+    let to = (col + width + 60).min(line.len());
+    let shown: String = line[from..to].iter().collect();
+    let (lead, tail) = (
+        if from > 0 { "…" } else { "" },
+        if to < line.len() { "…" } else { "" },
+    );
     format!(
-        "{}:{}:{}: {message}\n{gutter} |\n{line_no} | {}\n{gutter} | {}{}",
+        "{}:{}:{}: {message}\n{gutter} |\n{line_no} | {lead}{shown}{tail}\n{gutter} | {}{}{}",
         file.display(),
         line_no,
         col + 1,
-        &text[line_start..line_end],
-        " ".repeat(col),
-        "^".repeat(width)
+        " ".repeat(lead.chars().count()),
+        " ".repeat(col - from),
+        "^".repeat(width.min(to.saturating_sub(col).max(1)))
     )
 }
 
