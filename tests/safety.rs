@@ -222,6 +222,25 @@ fn record_level_values_stay_out_of_the_report_and_quality_counts_are_protected()
     );
     let page = w.read("reports/example/index.html");
     assert!(page.contains("not for publication"));
+    // Every suppressed value carries one note, whichever rule hid it: a note naming the rule
+    // would tell a reader that a primary cell is from 1 to 7 and a secondary one maybe more.
+    let indicators = w.read("reports/example/indicators.csv");
+    let mut r = csv::Reader::from_reader(indicators.as_bytes());
+    let h = r.headers().unwrap().clone();
+    let (value, note) = (
+        h.iter().position(|c| c == "Value").unwrap(),
+        h.iter().position(|c| c == "Valuenote").unwrap(),
+    );
+    let notes: std::collections::BTreeSet<String> = r
+        .records()
+        .map(|row| row.unwrap())
+        .filter(|row| &row[value] == "[c]")
+        .map(|row| row[note].to_string())
+        .collect();
+    assert_eq!(
+        notes.into_iter().collect::<Vec<_>>(),
+        ["[c] suppressed to protect confidentiality (disclosure control)"]
+    );
 }
 
 #[test]

@@ -370,6 +370,10 @@ pub fn exempt(plan: &Plan, rule: DisclosureRule, indicator: usize) -> bool {
             .is_published()
 }
 
+/// The one note of every suppressed row, whichever rule hid it: a note that named the rule would
+/// tell a reader that a primary cell is from 1 to the threshold and a secondary one possibly more.
+pub const SUPPRESSED_NOTE: &str = "[c] suppressed to protect confidentiality (disclosure control)";
+
 /// Suppresses a row whose count (or denominator) is a complementary cell.
 fn hide_secondary(row: &mut PublishedRow, denominator: bool) {
     if row.count != Cell::Value(0.0) {
@@ -381,7 +385,7 @@ fn hide_secondary(row: &mut PublishedRow, denominator: bool) {
     row.value = Cell::Suppressed;
     row.ci95 = None;
     row.ci998 = None;
-    row.note = "[c] suppressed so that another suppressed figure cannot be worked out from totals (secondary suppression)".into();
+    row.note = SUPPRESSED_NOTE.into();
 }
 
 fn publish_row(
@@ -418,10 +422,7 @@ fn publish_row(
                 row.count = Cell::Suppressed;
             }
             row.value = Cell::Suppressed;
-            row.note = format!(
-                "[c] suppressed: a count from 1 to {} (disclosure control)",
-                rule.threshold
-            );
+            row.note = SUPPRESSED_NOTE.into();
         }
         (_, Cell::NotAvailable) => row.note = "[x] no denominator for this area and period".into(),
         (Cell::Value(_), Cell::Value(d)) if d <= 0.0 => {
@@ -472,10 +473,7 @@ fn publish_count(r: &CountRow, count: Cell, rule: DisclosureRule) -> PublishedRo
     match count {
         Cell::Suppressed => {
             row.value = Cell::Suppressed;
-            row.note = format!(
-                "[c] suppressed: a count from 1 to {} (disclosure control)",
-                rule.threshold
-            );
+            row.note = SUPPRESSED_NOTE.into();
         }
         Cell::Value(x) => match (
             stats::rate(x, 1.0, 0.95, 1.0),
@@ -505,10 +503,7 @@ fn publish_median(r: &CountRow, rule: DisclosureRule) -> PublishedRow {
     match (count, r.median) {
         (Cell::Suppressed, _) => {
             row.value = Cell::Suppressed;
-            row.note = format!(
-                "[c] suppressed: fewer than {} values (disclosure control)",
-                rule.threshold + 1
-            );
+            row.note = SUPPRESSED_NOTE.into();
         }
         (Cell::Value(_), Some(m)) => {
             row.value = Cell::Value(m.value);

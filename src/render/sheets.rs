@@ -342,7 +342,7 @@ fn workbook_with<'a>(
             vec![heading("Notes")],
             vec![text("This worksheet contains one table of notes.")],
             vec![heading("Note number"), heading("Note text")],
-            vec![text("1"), text("[c] means the figure is suppressed to protect confidentiality: a count from 1 to the threshold, or a value calculated from one.")],
+            vec![text("1"), text("[c] means the figure is suppressed to protect confidentiality: a count from 1 to the threshold, a value calculated from one, or a figure hidden so that a suppressed one cannot be worked out from totals. Which of these applies is not shown.")],
             vec![text("2"), text("[x] means the figure is not available. [z] means it is not applicable (for example the denominator of a median).")],
             vec![text("3"), text("Proportions use Wilson score intervals, rates exact Poisson or Byar's intervals, medians distribution-free intervals. Equality gaps use Newcombe's interval for the difference.")],
             vec![text("4"), text("Population groups overlap: a person can be in several groups. Region and total figures are sums of the areas in the data.")],
