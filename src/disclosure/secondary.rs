@@ -471,31 +471,103 @@ pub struct RowVars {
 /// A count's definition and population group: one series of cells over areas and periods.
 type Series = (usize, Option<usize>, crate::indicators::Slice);
 
-/// Marks the source of a rolling count's definition, before the number of periods it sums.
-const ROLLING: &str = "~rolling";
+/// What a count counts: two counts with the same definition are the same count. Conditions are
+/// kept as (whitespace-normalised) text in their own fields, so no character in a condition can
+/// make two definitions look alike or break the link between them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Def {
+    /// Records meeting `den` and `num` (a proportion's numerator, a rate of records).
+    Count {
+        base: Base,
+        den: String,
+        num: String,
+    },
+    /// Records meeting `den` (a proportion's denominator, a representation index's count).
+    Den { base: Base, den: String },
+    /// The values a median is taken over.
+    Values {
+        base: Base,
+        den: String,
+        num: String,
+    },
+    /// A published table's count, per indicator.
+    Rate { base: Base, num: String, id: String },
+    /// All records meeting `den`, whatever the group (representation).
+    All { base: Base, den: String },
+}
 
-/// What a count counts, as text: two counts with the same text are the same count.
-fn definitions(plan: &Plan, indicator: usize) -> (String, Option<String>) {
+/// The source a count is taken from and, for a rolling sum, the periods it sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Base {
+    source: usize,
+    rolling: Option<u32>,
+}
+
+impl Def {
+    fn base(&self) -> Base {
+        match self {
+            Def::Count { base, .. }
+            | Def::Den { base, .. }
+            | Def::Values { base, .. }
+            | Def::Rate { base, .. }
+            | Def::All { base, .. } => *base,
+        }
+    }
+
+    /// The same definition over single periods.
+    fn single_period(&self) -> Def {
+        let mut d = self.clone();
+        match &mut d {
+            Def::Count { base, .. }
+            | Def::Den { base, .. }
+            | Def::Values { base, .. }
+            | Def::Rate { base, .. }
+            | Def::All { base, .. } => base.rolling = None,
+        }
+        d
+    }
+}
+
+/// The definitions of an indicator's count and, where it has one that counts people, its
+/// denominator.
+fn definitions(plan: &Plan, indicator: usize) -> (Def, Option<Def>) {
     let ind = &plan.indicators[indicator];
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     // A rolling sum is another count than a single period's, named by its window.
-    let src = match ind.rolling {
-        Some(n) => format!("{}{ROLLING}{n}", ind.source),
-        None => ind.source.to_string(),
+    let base = Base {
+        source: ind.source,
+        rolling: ind.rolling,
     };
     let (den, num) = (norm(&ind.denominator_sql), norm(&ind.numerator_sql));
     match ind.method {
         Method::Proportion => (
-            format!("count|{src}|{den}|{num}"),
-            Some(format!("den|{src}|{den}")),
+            Def::Count {
+                base,
+                den: den.clone(),
+                num,
+            },
+            Some(Def::Den { base, den }),
         ),
-        Method::Median => (format!("values|{src}|{den}|{num}"), None),
+        Method::Median => (Def::Values { base, den, num }, None),
         // A rate of records counts what a proportion with the same conditions counts.
-        Method::Rate if ind.from_records(plan) => (format!("count|{src}|{den}|{num}"), None),
-        Method::Rate | Method::Count => (format!("rate|{src}|{num}|{}", ind.id), None),
+        Method::Rate if ind.from_records(plan) => (Def::Count { base, den, num }, None),
+        Method::Rate | Method::Count => (
+            Def::Rate {
+                base,
+                num,
+                id: ind.id.clone(),
+            },
+            None,
+        ),
         // A group's records meeting the condition are a proportion's denominator; all records
         // meeting it are the same in every group.
-        Method::Representation => (format!("den|{src}|{den}"), Some(format!("all|{src}|{den}"))),
+        Method::Representation => (
+            Def::Den {
+                base,
+                den: den.clone(),
+            },
+            Some(Def::All { base, den }),
+        ),
     }
 }
 
@@ -510,13 +582,13 @@ pub fn link(
     let mut system = System::new(rule.threshold as f64, rule.rounding as f64);
     system.zeros_hidden = rule.suppress_zeros;
     // (definition, group, area, period) → variable
-    let mut ids: HashMap<String, usize> = HashMap::default();
+    let mut ids: HashMap<Def, usize> = HashMap::default();
     let mut keys: HashMap<crate::disclosure::RowKey, usize> = HashMap::default();
     // (definition, group) → (area, period) → variable, in order.
     let mut series: BTreeMap<Series, Cells> = BTreeMap::new();
-    let mut var_for = |system: &mut System, def: &str, r: &CountRow, value: f64, hidden: bool| {
+    let mut var_for = |system: &mut System, def: &Def, r: &CountRow, value: f64, hidden: bool| {
         let n = ids.len();
-        let d = *ids.entry(def.to_string()).or_insert(n);
+        let d = *ids.entry(def.clone()).or_insert(n);
         let key = (d, r.group, r.slice, r.area, r.period);
         let v = *keys
             .entry(key)
@@ -565,7 +637,7 @@ pub fn link(
         uses[den] += uses[count];
     }
     system.weight = uses;
-    let def_index: HashMap<usize, String> = ids.iter().map(|(k, &v)| (v, k.clone())).collect();
+    let def_index: HashMap<usize, Def> = ids.iter().map(|(k, &v)| (v, k.clone())).collect();
 
     // Geography: region = Σ its areas, total = Σ regions.
     for map in series.values() {
@@ -628,9 +700,11 @@ pub fn link(
     // denominator in every cell.
     let mut families: BTreeMap<Series, Vec<usize>> = BTreeMap::new();
     for &(d, g, s) in series.keys() {
-        let def = &def_index[&d];
-        if let Some(rest) = def.strip_prefix("count|") {
-            let den = format!("den|{}", rest.rsplit_once('|').map(|x| x.0).unwrap_or(rest));
+        if let Def::Count { base, den, .. } = &def_index[&d] {
+            let den = Def::Den {
+                base: *base,
+                den: den.clone(),
+            };
             if let Some(&dd) = ids.get(&den) {
                 families.entry((dd, g, s)).or_default().push(d);
             }
@@ -694,17 +768,10 @@ pub fn link(
     // published too (by another indicator with the same conditions).
     for (&(d, g, s), rolled) in &series {
         let def = &def_index[&d];
-        let Some((head, tail)) = def.split_once(ROLLING) else {
+        let Some(n) = def.base().rolling else {
             continue;
         };
-        // `count|3~rolling3|den|num` → `count|3|den|num` and 3 periods.
-        let (n, rest) = tail.split_once('|').unwrap_or((tail, ""));
-        let Ok(n) = n.parse::<u32>() else { continue };
-        let base = if rest.is_empty() {
-            head.to_string()
-        } else {
-            format!("{head}|{rest}")
-        };
+        let base = def.single_period();
         let Some(single) = ids.get(&base).and_then(|b| series.get(&(*b, g, s))) else {
             continue;
         };
