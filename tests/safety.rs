@@ -617,3 +617,20 @@ fn an_error_in_a_huge_line_quotes_only_a_short_excerpt() {
     exits(&o, 2, &["missing column(s)", "… and 4970 more"]);
     assert!(stderr(&o).len() < 4_000, "{} bytes", stderr(&o).len());
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_panic() {
+    let w = Work::new();
+    let mut child = std::process::Command::new(util::BIN)
+        .args(["list", "pipelines/example.toml"])
+        .current_dir(w.path("."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before jsna writes, as `jsna list | head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}

@@ -1,9 +1,30 @@
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline::plan;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 pub fn run(pipeline_file: &Path) -> Result<i32> {
     let plan = plan::load(pipeline_file, None)?;
+    let text = listing(&plan);
+    // A reader that stops early (`jsna list | head`) is not an error.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(Path::new("<stdout>"), e))
+        }
+        _ => Ok(0),
+    }
+}
+
+/// The sources, groups, indicators and breakdowns, one per line.
+fn listing(plan: &plan::Plan) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    macro_rules! println {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
     println!("Sources:");
     for s in &plan.sources {
         println!(
@@ -55,5 +76,5 @@ pub fn run(pipeline_file: &Path) -> Result<i32> {
     for b in &plan.breakdowns {
         println!("  {:<20} {}: {}", b.id, b.label, b.categories.join(" | "));
     }
-    Ok(0)
+    out
 }

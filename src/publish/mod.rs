@@ -51,7 +51,9 @@ pub fn remove_staging_on_signal() {
             let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
             for dir in live.iter() {
                 if std::fs::remove_dir_all(dir).is_ok() {
-                    eprintln!(
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
                         "jsna: interrupted; removed the unfinished folder {}",
                         dir.display()
                     );
