@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod util;
-use util::{exits, ok, root, stderr, tree, Work};
+use util::{exits, ok, root, stderr, tree, Edit, Work};
 
 fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
@@ -241,7 +241,7 @@ fn breakdowns_published_for_the_total_are_protected_too() {
     let w = Work::new();
     let pipeline = w
         .read("pipelines/example.toml")
-        .replace("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"");
+        .edit("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"");
     w.write("pipelines/example.toml", &pipeline);
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let rows = csv_rows(&w.read("reports/example/indicators.csv"));
@@ -532,7 +532,7 @@ fn source_date_epoch_makes_the_manifest_byte_identical_too() {
 #[test]
 fn a_broken_pipeline_file_names_the_line_and_lists_valid_keys() {
     let w = Work::new();
-    let text = w.read("pipelines/example.toml").replace(
+    let text = w.read("pipelines/example.toml").edit(
         "period = \"financial_year\"",
         "period = \"financial_year\"\ncolour = \"blue\"",
     );
@@ -550,7 +550,7 @@ fn a_broken_pipeline_file_names_the_line_and_lists_valid_keys() {
 
     let syntax = w
         .read("pipelines/example.toml")
-        .replace("name = \"example\"", "name = \"example");
+        .edit("name = \"example\"", "name = \"example");
     w.write("pipelines/syntax.toml", &syntax);
     let o = w.jsna(&["validate", "pipelines/syntax.toml"]);
     exits(&o, 2, &["pipelines/syntax.toml:4:"]);
@@ -561,12 +561,12 @@ fn every_semantic_problem_is_reported_at_once_with_its_line() {
     let w = Work::new();
     let text = w
         .read("pipelines/example.toml")
-        .replace("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
-        .replace(
+        .edit("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
+        .edit(
             "method = \"proportion\"\ndenominator = \"interpreter_needed = 'Y'\"",
             "method = \"wilsn\"\ndenominator = \"interpreter_needed = 'Y'\"",
         )
-        .replace("groups = [\"uasc\"]", "groups = [\"usac\"]");
+        .edit("groups = [\"uasc\"]", "groups = [\"usac\"]");
     w.write("pipelines/bad.toml", &text);
     let o = w.jsna(&["validate", "pipelines/bad.toml"]);
     assert_eq!(o.status.code(), Some(2));
@@ -578,8 +578,8 @@ fn every_semantic_problem_is_reported_at_once_with_its_line() {
 
     let text = w
         .read("pipelines/example.toml")
-        .replace("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
-        .replace("groups = [\"uasc\"]", "groups = [\"usac\"]");
+        .edit("filter = \"uasc = 'Y'\"", "filter = \"uasc_flag = 'Y'\"")
+        .edit("groups = [\"uasc\"]", "groups = [\"usac\"]");
     w.write("pipelines/bad.toml", &text);
     let err = stderr(&w.jsna(&["validate", "pipelines/bad.toml"]));
     let line = 1 + text
@@ -707,7 +707,7 @@ fn text_from_input_data_is_escaped_in_the_report() {
     let w = Work::new();
     let lookup = w
         .read("sample_data/area_lookup.csv")
-        .replace("Birmingham", "<script>alert(1)</script>Birmingham");
+        .edit("Birmingham", "<script>alert(1)</script>Birmingham");
     w.write("sample_data/area_lookup.csv", &lookup);
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let html = w.read("reports/example/index.html");
@@ -928,7 +928,7 @@ fn an_indicator_added_by_toml_alone_is_computed_and_reported() {
     let block = &block[..block.find("```").unwrap()];
     let text = w
         .read("pipelines/example.toml")
-        .replace("[disclosure]", &format!("{block}\n[disclosure]"));
+        .edit("[disclosure]", &format!("{block}\n[disclosure]"));
     w.write("pipelines/extended.toml", &text);
     ok(&w.jsna(&["run", "pipelines/extended.toml"]));
     let rows = csv_rows(&w.read("reports/example/indicators.csv"));
@@ -1485,7 +1485,7 @@ fn a_table_saved_from_excel_with_titles_notes_and_windows_1252_is_read_as_publis
     *fields.last_mut().unwrap() = "12x".into();
     lines[5] = fields.join(",");
     // An area name with a character Excel writes as one Windows-1252 byte (0xE9 for 'é').
-    lines[1] = lines[1].replace("Birmingham", "Birmingham (Région)");
+    lines[1] = lines[1].edit("Birmingham", "Birmingham (Région)");
     let mut text = String::from("Asylum seekers in receipt of support by local authority,,,,\n");
     text.push_str("Source: Home Office,,,,\n\n");
     text.push_str(&lines.join("\r\n"));
@@ -1535,7 +1535,7 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
         .iter()
         .filter(|l| !seen.insert(l.split(',').next().unwrap().to_string()))
         .count();
-    let pipeline = w.read("pipelines/example.toml").replace(
+    let pipeline = w.read("pipelines/example.toml").edit(
         "[sources.population]",
         r#"tests = [
   { column = "age", test = "range", min = 0, max = 110, tolerance = 0.01 },
@@ -1584,7 +1584,7 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
     assert_eq!(r["data_tests"][0]["failures"], 1);
 
     // Without a tolerance the same failure fails validation and the run (exit 1).
-    let strict = pipeline.replace(", tolerance = 0.01", "");
+    let strict = pipeline.edit(", tolerance = 0.01", "");
     w.write("pipelines/example.toml", &strict);
     checks_fail(
         &w,
@@ -1594,7 +1594,7 @@ fn declared_data_tests_quarantine_warn_and_fail_as_their_severity_says() {
     // A test on a column that does not exist is a pipeline error with its line.
     w.write(
         "pipelines/example.toml",
-        &pipeline.replace(r#"{ column = "age","#, r#"{ column = "agee","#),
+        &pipeline.edit(r#"{ column = "age","#, r#"{ column = "agee","#),
     );
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     assert_eq!(o.status.code(), Some(2));
@@ -1656,7 +1656,7 @@ fn a_published_workbook_is_read_from_its_data_sheet_with_titles_above_the_header
         .write_string(0, 0, "Note 1")
         .unwrap();
     book.save(w.path("sample_data/support.xlsx")).unwrap();
-    let pipeline = w.read("pipelines/example.toml").replace(
+    let pipeline = w.read("pipelines/example.toml").edit(
         r#"path = "../sample_data/asylum_support_by_la.csv""#,
         r#"path = "../sample_data/support.xlsx"
 sheet = "data_*""#,
@@ -1701,7 +1701,7 @@ sheet = "data_*""#,
     // Several sheets and no `sheet`: an error listing them, exit 2.
     w.write(
         "pipelines/example.toml",
-        &pipeline.replace("sheet = \"data_*\"\n", ""),
+        &pipeline.edit("sheet = \"data_*\"\n", ""),
     );
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     assert_eq!(o.status.code(), Some(2));
@@ -2089,7 +2089,7 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
     let base = w.read("pipelines/example.toml");
     let end = "period_end = \"2024-03-31\"\n";
     assert!(base.contains(end));
-    w.write("pipelines/example.toml", &base.replace(end, ""));
+    w.write("pipelines/example.toml", &base.edit(end, ""));
     let o = w.jsna(&["validate", "pipelines/example.toml"]);
     exits(&o, 2, &["period_end = \"2023-12-31\""]);
 
@@ -2100,7 +2100,7 @@ fn published_sources_are_declared_with_their_own_keys_and_checked_conditions() {
 
     w.write(
         "pipelines/example.toml",
-        &format!("{base}{}", acrs.replace("schem LIKE", "scheme LIKE")),
+        &format!("{base}{}", acrs.edit("schem LIKE", "scheme LIKE")),
     );
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     let m = quality_manifest(&w, "reports/example");
@@ -2191,7 +2191,7 @@ fn a_national_table_is_counted_at_the_total_by_its_own_breakdowns() {
 
     // A breakdown over record columns cannot split the table; a count is of published tables.
     let base = w.read("pipelines/example.toml");
-    let bad = base.replace(
+    let bad = base.edit(
         "breakdowns = [\"exploitation_type\", \"age_at_exploitation\"]",
         "breakdowns = [\"sex\"]",
     );
@@ -2204,7 +2204,7 @@ fn a_national_table_is_counted_at_the_total_by_its_own_breakdowns() {
             "its columns: first_responder, exploitation_type",
         ],
     );
-    let bad = base.replace(
+    let bad = base.edit(
         "method = \"proportion\"\nnumerator = \"need_mental_health = 'Y'\"",
         "method = \"count\"\nnumerator = \"need_mental_health = 'Y'\"",
     );
@@ -2313,7 +2313,7 @@ fn parquet_records_read_in_batches_give_the_same_report_as_one_batch_and_as_csv(
             .finish(&mut df)
             .unwrap();
     }
-    let tested = w.read("d/pipeline.toml").replace(
+    let tested = w.read("d/pipeline.toml").edit(
         "path = \"records.parquet\"",
         "path = \"records.parquet\"\ntests = [{ column = \"person_id\", test = \"unique\", severity = \"warn\" }, { column = \"language\", test = \"not_null\", severity = \"warn\" }]",
     );
@@ -2342,7 +2342,7 @@ fn parquet_records_read_in_batches_give_the_same_report_as_one_batch_and_as_csv(
     // The same records from the CSV file give the same figures.
     let csv = w
         .read("d/pipeline.toml")
-        .replace("records.parquet", "records.csv");
+        .edit("records.parquet", "records.csv");
     w.write("d/csv.toml", &csv);
     let from_csv = run("d/csv.toml", "csv", None);
     assert!(whole[0] == from_csv[0], "indicators.csv from CSV records");
@@ -2357,7 +2357,7 @@ fn parquet_records_read_in_batches_give_the_same_report_as_one_batch_and_as_csv(
 #[test]
 fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
     let w = Work::new();
-    let text = w.read("pipelines/example.toml").replace(
+    let text = w.read("pipelines/example.toml").edit(
         "path = \"../sample_data/population.csv\"",
         "path = \"${JSNA_TEST_DATA:-../sample_data}/population.csv\"",
     );
@@ -2368,7 +2368,7 @@ fn paths_in_a_pipeline_expand_environment_variables_with_defaults() {
         &[("JSNA_TEST_DATA", "/nowhere")],
     );
     exits(&o, 2, &["/nowhere/population.csv"]);
-    let text = w.read("pipelines/example.toml").replace(
+    let text = w.read("pipelines/example.toml").edit(
         "path = \"../sample_data/population.csv\"",
         "path = \"${JSNA_UNSET_VARIABLE}/population.csv\"",
     );
@@ -2442,7 +2442,7 @@ filter = "sex <> 'M'"
 #[test]
 fn zeros_can_be_suppressed_and_published_national_tables_exempted() {
     let w = Work::new();
-    let pipeline = w.read("pipelines/example.toml").replace(
+    let pipeline = w.read("pipelines/example.toml").edit(
         "rounding = 5",
         "rounding = 5\nsuppress_zeros = true\nexempt_published = true",
     );
@@ -2594,7 +2594,7 @@ fn records_holding_nhs_numbers_or_postcodes_are_refused_without_showing_values()
         "nothing is published from a refused file"
     );
     // Allowed with a reason, the run goes ahead.
-    let text = w.read("pipelines/example.toml").replace(
+    let text = w.read("pipelines/example.toml").edit(
         "path = \"../sample_data/records.csv\"",
         "path = \"../sample_data/records.csv\"\nallow_identifiers = { nhs_no = \"test fixture\", home_postcode = \"test fixture\" }",
     );
@@ -2608,7 +2608,7 @@ fn spreadsheets_follow_the_analysis_function_layout_and_neutralise_formulas() {
     let w = Work::new();
     let lookup = w
         .read("sample_data/area_lookup.csv")
-        .replace("Birmingham", "=HYPERLINK(\"http://x\")");
+        .edit("Birmingham", "=HYPERLINK(\"http://x\")");
     w.write("sample_data/area_lookup.csv", &lookup);
     ok(&w.jsna(&["run", "pipelines/example.toml"]));
     for file in ["jsna-indicators.xlsx", "jsna-indicators.ods"] {
@@ -2768,8 +2768,8 @@ fn breakdowns_split_each_group_and_match_counts_made_from_the_records() {
     let w = Work::new();
     let pipeline = w
         .read("pipelines/example.toml")
-        .replace("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"")
-        .replace(
+        .edit("rounding = 5", "rounding = 5\nbreakdown_level = \"total\"")
+        .edit(
             "numerator = \"need_mental_health = 'Y'\"",
             "numerator = \"need_mental_health = 'Y'\"\nbreakdowns = [\"ethnic_group\", \"immigration_status\", \"language\"]",
         )
@@ -2898,7 +2898,7 @@ remainder = "Another language"
     assert!(html.contains("by main language"));
 
     // A breakdown that does not exist, or on a published table, is a pipeline error.
-    let bad = pipeline.replace(
+    let bad = pipeline.edit(
         "breakdowns = [\"ethnic_group\", \"immigration_status\", \"language\"]",
         "breakdowns = [\"ethnic_groups\"]",
     );
@@ -3061,10 +3061,7 @@ fn a_user_template_shapes_every_page_and_is_checked_escaped_and_verified() {
     let o = w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t2"]);
     exits(&o, 2, &["tpl/report.html is not a valid template", "line "]);
     assert!(!w.path("reports/t2").exists());
-    w.write(
-        "pipelines/t.toml",
-        &pipeline.replace("\"tpl\"", "\"missing\""),
-    );
+    w.write("pipelines/t.toml", &pipeline.edit("\"tpl\"", "\"missing\""));
     let o = w.jsna(&["run", "pipelines/t.toml", "--out", "reports/t2"]);
     exits(&o, 2, &["cannot read missing/report.html", "jsna template"]);
 }
@@ -3839,16 +3836,16 @@ fn misused_population_keys_are_reported_with_their_lines() {
     let w = Work::new();
     let text = w
         .read("pipelines/example.toml")
-        .replace("population = \"sex = 'Female'\"", "population = \"gender = 'Female'\"")
-        .replace(
+        .edit("population = \"sex = 'Female'\"", "population = \"gender = 'Female'\"")
+        .edit(
             "method = \"representation\"\n",
             "method = \"representation\"\nnumerator = \"age > 1\"\n",
         )
-        .replace(
+        .edit(
             "id = \"referral_rate\"\n",
             "id = \"referral_rate\"\nbreakdowns = [\"sex\"]\n",
         )
-        .replace(
+        .edit(
             "numerator = \"interpreter_provided = 'Y'\"\n",
             "numerator = \"interpreter_provided = 'Y'\"\npopulation = \"sex = 'Male'\"\nthreshold = 50\n",
         );
@@ -3877,7 +3874,7 @@ fn rolling_sums_cover_their_window_and_keep_single_periods_protected() {
     let rolling = "[[indicators]]\nid = \"interpreter_provided_3y\"\nname = \"Interpreter provided when needed, 3 years\"\nsource = \"records\"\nmethod = \"proportion\"\nnumerator = \"interpreter_provided = 'Y'\"\ndenominator = \"interpreter_needed = 'Y'\"\nrolling = 3\npolarity = \"high_is_good\"\n\n[disclosure]";
     let text = w
         .read("pipelines/example.toml")
-        .replace("[disclosure]", rolling);
+        .edit("[disclosure]", rolling);
     w.write("pipelines/example.toml", &text);
     ok(&w.jsna(&[
         "run",
@@ -3953,7 +3950,7 @@ fn rolling_sums_cover_their_window_and_keep_single_periods_protected() {
     assert!(suppressed > 0, "the sample has small rolling counts too");
 
     // Only sums make sense rolled: a median cannot be.
-    let text = w.read("pipelines/example.toml").replace(
+    let text = w.read("pipelines/example.toml").edit(
         "value = \"days_to_assessment\"",
         "value = \"days_to_assessment\"\nrolling = 3",
     );

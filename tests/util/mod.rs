@@ -125,3 +125,16 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     }
     out
 }
+
+/// A text edit that fails when its pattern is missing, so a test cannot silently stop testing
+/// what it says when the example changes.
+pub trait Edit {
+    fn edit(&self, from: &str, to: &str) -> String;
+}
+
+impl Edit for str {
+    fn edit(&self, from: &str, to: &str) -> String {
+        assert!(self.contains(from), "edit: '{from}' is not in the text");
+        self.replace(from, to)
+    }
+}
