@@ -112,6 +112,16 @@ fn no_published_count_is_between_one_and_seven_and_counts_are_rounded() {
     let rows = csv_rows(&w.read("reports/example/indicators.csv"));
     let mut suppressed = 0;
     for r in &rows {
+        if r["Valuenote"].contains("exempt from disclosure control") {
+            // Published tables are shown as published (the default); only they are exempt.
+            assert!(
+                ["asylum_support", "resettlement", "nrm"]
+                    .iter()
+                    .any(|s| r["IndicatorID"].contains(s)),
+                "{r:?}"
+            );
+            continue;
+        }
         for col in ["Count", "Denominator"] {
             match r[col].parse::<f64>() {
                 // Rates are over residents (public estimates), not counted people.
@@ -1813,12 +1823,12 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     };
     assert_eq!(
         count("K04000001", "2024 Q3"),
-        round5(ew_q3),
+        ew_q3,
         "England and Wales total for 2024 Q3"
     );
     assert_eq!(
         count("E06000010", "2022 Q4"),
-        round5(hull_named),
+        hull_named,
         "rows with a wrong code are placed by name"
     );
     assert_eq!(
@@ -1844,7 +1854,7 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
     };
     assert_eq!(
         row("section_95_rate", "K04000001", "2024 Q3")["Count"],
-        round5(s95).to_string()
+        s95.to_string()
     );
 
     // Res_D01 is a flow: each quarter's arrivals, summed over the areas of England and Wales.
@@ -1871,10 +1881,27 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
         });
         assert_eq!(
             row("resettlement_rate", "K04000001", &format!("2023 Q{q}"))["Count"],
-            round5(ew).to_string(),
+            ew.to_string(),
             "2023 Q{q}"
         );
     }
+    // Published figures are shown as published: Hull's arrivals in every quarter the source
+    // has them equal the source's, small ones included (9 was rounded to 10 before).
+    let quarters: BTreeSet<(String, String)> = resettlement
+        .iter()
+        .filter(|r| r["LAD Code"] == "E06000010")
+        .map(|r| (r["Year"].clone(), r["Quarter"].clone()))
+        .collect();
+    let mut small = 0;
+    for (y, q) in &quarters {
+        let hull =
+            persons(&|r| r["Year"] == *y && r["Quarter"] == *q && r["LAD Code"] == "E06000010");
+        let shown = row("resettlement_rate", "E06000010", &format!("{y} Q{q}"));
+        assert_eq!(shown["Count"], (hull + 0.0).to_string(), "Hull {y} Q{q}");
+        assert!(shown["Valuenote"].contains("exempt from disclosure control"));
+        small += (hull > 0.0 && hull < 10.0) as usize;
+    }
+    assert!(small > 0, "the source has small figures for Hull");
     assert!(
         !rows
             .iter()
@@ -1975,11 +2002,11 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
     };
     assert_eq!(
         count("nts_transfers_in_rate", "K04000001"),
-        round5(placed).to_string()
+        placed.to_string()
     );
     assert_eq!(
         count("nts_transfers_out_rate", "E10000016"),
-        round5(kent).to_string(),
+        kent.to_string(),
         "Kent, a county, found by name"
     );
 
@@ -2166,12 +2193,17 @@ fn a_national_table_is_counted_at_the_total_by_its_own_breakdowns() {
         } else {
             (String::new(), String::new())
         };
-        let count = round5(want[&key]);
+        // A published table's figures are shown as published, unrounded.
+        let count = want[&key];
         assert!(
             count > 7.0,
             "the sample's counts are all above the threshold"
         );
         assert_eq!(r["Count"], count.to_string(), "{key:?}");
+        assert!(
+            r["Valuenote"].contains("exempt from disclosure control"),
+            "{r:?}"
+        );
         assert_eq!(r["Value"].parse::<f64>().unwrap(), count);
         let (lo, hi) = byar(count, 0.95);
         let got_lo: f64 = r["LowerCI95.0limit"].parse().unwrap();
@@ -2181,6 +2213,22 @@ fn a_national_table_is_counted_at_the_total_by_its_own_breakdowns() {
             "{key:?}: {got_lo} {got_hi} against {lo} {hi}"
         );
     }
+    // The rule applies to published tables too when the analyst asks for it.
+    let strict = w
+        .read("pipelines/example.toml")
+        .edit("rounding = 5\n", "rounding = 5\nexempt_published = false\n");
+    w.write("pipelines/strict.toml", &strict);
+    ok(&w.jsna(&["run", "pipelines/strict.toml", "--out", "reports/strict"]));
+    let whole = csv_rows(&w.read("reports/strict/indicators.csv"))
+        .into_iter()
+        .find(|r| {
+            r["IndicatorID"] == "nrm_referrals"
+                && r["Category"].is_empty()
+                && r["Age"] == "All ages"
+        })
+        .unwrap();
+    let total = want[&(String::new(), String::new())];
+    assert_eq!(whole["Count"], round5(total).to_string());
     // On the overview, not on the area pages.
     assert!(w
         .read("reports/example/index.html")

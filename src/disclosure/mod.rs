@@ -264,7 +264,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
                     || row.note.starts_with("Count with"))
             {
                 row.note =
-                    "A published national figure, shown unrounded (exempt from disclosure control)"
+                    "A published figure, shown as published (exempt from disclosure control)"
                         .into();
             }
             a.cells += 1;

@@ -189,6 +189,16 @@ pub struct Template {
 }
 
 impl Plan {
+    /// Whether any indicator's figures are published tables shown as published (the default
+    /// `[disclosure] exempt_published`).
+    pub fn shows_published_tables_as_published(&self) -> bool {
+        self.disclosure.exempt_published
+            && self
+                .indicators
+                .iter()
+                .any(|i| self.source_of(i).kind.is_published())
+    }
+
     /// The quality folder: `[output] quality_dir`, or `<output folder>-quality` beside it.
     pub fn quality_folder(&self) -> PathBuf {
         match &self.quality_dir {

@@ -321,8 +321,10 @@ pub struct DisclosureSpec {
     /// Suppress zeros too (the default keeps 0 as 0, as the NHS England rule does).
     #[serde(default)]
     pub suppress_zeros: bool,
-    /// Publish counts from published national tables (Asy_D11) as they are, unrounded.
-    #[serde(default)]
+    /// Publish counts from published tables (Home Office, NRM, DfE) as they are, unrounded and
+    /// unsuppressed: they are public already, and rounding them only costs accuracy. `false`
+    /// applies the rule to them too.
+    #[serde(default = "default_true")]
     pub exempt_published: bool,
     /// The one geography level breakdown rows are published at: `"area"` (the default) or
     /// `"total"`. Publishing both would make two-way tables (areas × categories with both
@@ -348,13 +350,16 @@ impl Default for DisclosureSpec {
             threshold: default_threshold(),
             rounding: default_rounding(),
             suppress_zeros: false,
-            exempt_published: false,
+            exempt_published: true,
             breakdown_level: BreakdownLevel::default(),
             no_suppression_reason: None,
         }
     }
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_threshold() -> u64 {
     7
 }

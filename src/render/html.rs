@@ -114,6 +114,8 @@ struct View<'a> {
     quarantined: &'a str,
     quality_folder: &'a str,
     no_suppression_reason: Option<&'a str>,
+    /// Figures from published tables are shown as published (not rounded).
+    published_as_published: bool,
     threshold: u64,
     rounding: u64,
     suppressed: u64,
@@ -581,6 +583,7 @@ pub fn page(
         rounding: plan.disclosure.rounding,
         suppressed: table.suppressed(),
         no_suppression_reason: plan.no_suppression_reason.as_deref(),
+        published_as_published: plan.shows_published_tables_as_published(),
         pipeline: plan
             .pipeline_path
             .file_name()

@@ -312,8 +312,9 @@ fn workbook_with<'a>(
             vec![text("This workbook holds the published indicators of a Joint Strategic Needs Assessment chapter on refugees and asylum seekers, one table per worksheet.")],
             vec![text(format!("Periods covered: {}.", periods.join(", ")))],
             vec![text(format!(
-                "Disclosure control: counts from 1 to {} are suppressed and shown as [c]; other counts are rounded to the nearest {}. Values and intervals are calculated from the rounded counts.",
-                plan.disclosure.threshold, plan.disclosure.rounding
+                "Disclosure control: counts from 1 to {} are suppressed and shown as [c]; other counts are rounded to the nearest {}. Values and intervals are calculated from the rounded counts.{}",
+                plan.disclosure.threshold, plan.disclosure.rounding,
+                if plan.shows_published_tables_as_published() { " Figures from published tables (Home Office, NRM, DfE) are shown as published, unrounded: they are public already." } else { "" }
             ))],
             vec![text(format!("Produced by jsna {} from pipeline {} (SHA-256 {}).", env!("CARGO_PKG_VERSION"), plan.name, plan.pipeline_sha256))],
         ],
