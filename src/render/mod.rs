@@ -307,13 +307,20 @@ pub fn xml_forbidden(c: char) -> bool {
 /// A page or SVG with every character XML 1.0 cannot hold replaced by U+FFFD, so a stray
 /// control character in an area name or label cannot make a file unreadable.
 pub fn xml_clean(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(xml_forbidden) {
-        return text.into();
+    // One regex pass (the regex crate is fast even in a debug build): pages run to megabytes,
+    // and almost none holds such a character.
+    static FORBIDDEN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]").ok()
+    });
+    match &*FORBIDDEN {
+        Some(re) => re.replace_all(text, "\u{FFFD}"),
+        // The pattern is fixed and valid; were it not, fall back to a scan of every character.
+        None => text
+            .chars()
+            .map(|c| if xml_forbidden(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into(),
     }
-    text.chars()
-        .map(|c| if xml_forbidden(c) { '\u{FFFD}' } else { c })
-        .collect::<String>()
-        .into()
 }
 
 /// Stops spreadsheet programs from reading text from input data as a formula.
