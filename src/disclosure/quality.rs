@@ -102,7 +102,13 @@ impl QualityReport {
                 bytes: i.bytes,
                 sha256: i.sha256.clone(),
                 rows_read: shown(i.rows_read, rule),
-                rows_accepted: shown(i.rows_accepted, rule),
+                // read = accepted + quarantined: a suppressed quarantine count would be
+                // narrowed by the other two, so the accepted count is suppressed with it.
+                rows_accepted: if shown(i.rows_rejected, rule) == "[c]" {
+                    "[c]".into()
+                } else {
+                    shown(i.rows_accepted, rule)
+                },
                 rows_rejected: shown(i.rows_rejected, rule),
                 rows_outside_areas: shown(i.rows_outside_areas, rule),
                 any_outside_areas: i.rows_outside_areas > 0,
@@ -136,15 +142,41 @@ impl QualityReport {
             Some(i) if !people(&i.kind) => DisclosureRule::NONE,
             _ => rule,
         };
-        let problems = counts
+        let mut problems: Vec<(PublishedProblem, u64)> = counts
             .into_iter()
-            .map(|((source, column, reason), n)| PublishedProblem {
-                source: source.to_string(),
-                column: column.to_string(),
-                reason: reason.to_string(),
-                rows: shown(n, rule_of(source)),
+            .map(|((source, column, reason), n)| {
+                let p = PublishedProblem {
+                    source: source.to_string(),
+                    column: column.to_string(),
+                    reason: reason.to_string(),
+                    rows: shown(n, rule_of(source)),
+                };
+                (p, n)
             })
             .collect();
+        // The problems of a source add up to (about) its quarantined rows: one suppressed count
+        // alone among them could be worked out from the others, so the smallest other is
+        // suppressed with it.
+        let sources: std::collections::BTreeSet<String> =
+            problems.iter().map(|(p, _)| p.source.clone()).collect();
+        for source in sources {
+            let of = |p: &PublishedProblem| p.source == source;
+            let hidden = problems
+                .iter()
+                .filter(|(p, _)| of(p) && p.rows == "[c]")
+                .count();
+            if hidden != 1 {
+                continue;
+            }
+            let complement = problems
+                .iter_mut()
+                .filter(|(p, n)| of(p) && p.rows != "[c]" && *n > 0)
+                .min_by_key(|(_, n)| *n);
+            if let Some((p, _)) = complement {
+                p.rows = "[c]".into();
+            }
+        }
+        let problems = problems.into_iter().map(|(p, _)| p).collect();
         let quarantined: u64 = inputs.iter().map(|i| i.rows_rejected).sum();
         let records_quarantined: u64 = inputs
             .iter()
@@ -236,10 +268,12 @@ mod tests {
         );
         assert_eq!(q.quarantined(), "[c]");
         assert_eq!(q.problems()[0].rows, "[c]");
+        // Quarantined rows suppressed: accepted rows too (read = accepted + quarantined).
+        assert_eq!(q.inputs()[0].rows_accepted, "[c]");
         let i = &q.inputs()[0];
         assert_eq!(
             (i.rows_read.as_str(), i.rows_accepted.as_str()),
-            ("3000", "2995")
+            ("3000", "[c]")
         );
         assert_eq!(i.outside_areas, "W06000001 ([c])");
         // Rows of a published table are not people: exact.
@@ -252,5 +286,49 @@ mod tests {
         // Nothing record-level: the values and row numbers are not in the published form.
         let text = format!("{q:?}");
         assert!(!text.contains("999") && !text.contains("r.csv:5"));
+    }
+
+    #[test]
+    fn a_single_suppressed_problem_count_gets_a_complement() {
+        let rule = DisclosureRule {
+            threshold: 7,
+            rounding: 5,
+            ..DisclosureRule::NONE
+        };
+        let problem = |row, column: &str| Problem {
+            source: "records".into(),
+            file: "r.csv".into(),
+            row,
+            column: column.into(),
+            value: String::new(),
+            reason: "bad".into(),
+        };
+        let mut problems: Vec<Problem> = (0..20).map(|r| problem(r, "age")).collect();
+        problems.extend((100..103).map(|r| problem(r, "sex")));
+        problems.extend((200..240).map(|r| problem(r, "uasc")));
+        let input = InputSummary {
+            source: "records".into(),
+            kind: "records".into(),
+            path: "r.csv".into(),
+            bytes: 10,
+            sha256: String::new(),
+            rows_read: 3_000,
+            rows_accepted: 2_937,
+            rows_rejected: 63,
+            rows_outside_areas: 0,
+            outside_areas: String::new(),
+            outside: vec![],
+            notes: vec![],
+            data_tests: vec![],
+        };
+        let q = QualityReport::disclose(&[input], &problems, rule, "q");
+        let rows: Vec<(&str, &str)> = q
+            .problems()
+            .iter()
+            .map(|p| (p.column.as_str(), p.rows.as_str()))
+            .collect();
+        // sex (3) is suppressed; the smallest other, age (20), is suppressed with it.
+        assert_eq!(rows, [("age", "[c]"), ("sex", "[c]"), ("uasc", "40")]);
+        assert_eq!(q.inputs()[0].rows_accepted, "2935");
     }
 }
