@@ -634,3 +634,15 @@ fn a_reader_that_stops_early_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_field_longer_than_a_mebibyte_is_refused_naming_its_line() {
+    let w = Work::new();
+    let records = w.read("sample_data/records.csv");
+    let mut lines: Vec<String> = records.lines().map(String::from).collect();
+    lines[2].push_str(&"x".repeat(1_100_000));
+    w.write("sample_data/records.csv", &(lines.join("\n") + "\n"));
+    let o = w.jsna(&["run", "pipelines/example.toml"]);
+    exits(&o, 2, &["records.csv", "line 3 is longer than 1 MiB"]);
+    assert!(stderr(&o).len() < 1_000);
+}

@@ -44,16 +44,48 @@ fn filled_fields(line: &str, sep: u8) -> usize {
         .count()
 }
 
+/// The longest line (so the largest field) a text table may have.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Whether the whole file is valid UTF-8, read in blocks so a large file is never held in memory.
+/// The same pass refuses a line longer than [`MAX_LINE_BYTES`] (CR or LF ends a line).
 fn is_utf8(path: &Path) -> Result<bool> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut block = vec![0u8; 1 << 20];
     let mut carry: Vec<u8> = Vec::new();
+    let mut valid = true;
+    let (mut line, mut run, mut prev) = (1u64, 0usize, 0u8);
     loop {
         let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
         if n == 0 {
-            return Ok(carry.is_empty());
+            return Ok(valid && carry.is_empty());
+        }
+        for &b in &block[..n] {
+            match b {
+                // CRLF, LF and CR alone each end one line.
+                b'\n' if prev == b'\r' => run = 0,
+                b'\n' | b'\r' => {
+                    line += 1;
+                    run = 0;
+                }
+                _ => {
+                    run += 1;
+                    if run > MAX_LINE_BYTES {
+                        return Err(Error::data(
+                            path,
+                            format!(
+                                "line {line} is longer than {} MiB: a field that large is not a table cell (the file may be damaged)",
+                                MAX_LINE_BYTES >> 20
+                            ),
+                        ));
+                    }
+                }
+            }
+            prev = b;
+        }
+        if !valid {
+            continue;
         }
         carry.extend_from_slice(&block[..n]);
         match std::str::from_utf8(&carry) {
@@ -63,7 +95,11 @@ fn is_utf8(path: &Path) -> Result<bool> {
                 let tail = carry.split_off(e.valid_up_to());
                 carry = tail;
             }
-            Err(_) => return Ok(false),
+            // Not UTF-8; keep reading only to check line lengths.
+            Err(_) => {
+                valid = false;
+                carry.clear();
+            }
         }
     }
 }
