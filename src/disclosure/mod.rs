@@ -215,12 +215,17 @@ pub fn protect(count: f64, rule: DisclosureRule) -> Cell {
 pub struct RestrictedTable(DisclosedTable);
 
 impl RestrictedTable {
-    /// The unprotected rows, in the same shape as published ones.
-    pub fn unprotected(&self) -> &DisclosedTable {
-        &self.0
+    /// The unprotected rows, in the same shape as published ones. There is no way from here to
+    /// a [`DisclosedTable`], so no published writer can be handed these rows.
+    pub fn rows(&self) -> &[PublishedRow] {
+        self.0.rows()
     }
-    pub fn unprotected_mut(&mut self) -> &mut DisclosedTable {
-        &mut self.0
+    pub fn areas(&self) -> &[OutArea] {
+        self.0.areas()
+    }
+    /// Attaches comparisons and trends, as for the published table.
+    pub fn compare(&mut self, plan: &Plan) {
+        crate::indicators::compare::attach(plan, &mut self.0);
     }
 }
 

@@ -345,7 +345,7 @@ pub fn run(plan: &Plan, log: &Log) -> Result<RunSummary> {
 /// published folder.
 fn write_restricted(plan: &Plan, counts: &indicators::Counts, dir: &std::path::Path) -> Result<()> {
     let mut table = disclosure::restricted(plan, counts);
-    compare::attach(plan, table.unprotected_mut());
+    table.compare(plan);
     let mut staging = Staging::new(dir)?;
     staging.write(
         "indicators_restricted.csv",

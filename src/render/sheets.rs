@@ -354,7 +354,7 @@ fn workbook_with<'a>(
     Workbook {
         plan,
         table,
-        labeller: Labeller::new(plan, table),
+        labeller: Labeller::new(plan, table.rows(), table.areas()),
         gaps,
         sheets,
     }

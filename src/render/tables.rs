@@ -100,7 +100,7 @@ pub struct Labels<'a> {
 /// spreadsheet formula.
 pub struct Labeller<'a> {
     plan: &'a Plan,
-    table: &'a DisclosedTable,
+    out_areas: &'a [crate::indicators::OutArea],
     /// Id and name of each indicator.
     indicators: Vec<(String, String)>,
     /// Code, name and parent code of each area.
@@ -115,18 +115,22 @@ pub struct Labeller<'a> {
 }
 
 impl<'a> Labeller<'a> {
-    pub fn new(plan: &'a Plan, table: &'a DisclosedTable) -> Labeller<'a> {
+    /// Labels for `rows` over `areas` (a published or a restricted table's).
+    pub fn new(
+        plan: &'a Plan,
+        rows: &'a [crate::disclosure::PublishedRow],
+        areas: &'a [crate::indicators::OutArea],
+    ) -> Labeller<'a> {
         let n = |s: &str| neutralise(s);
         Labeller {
             plan,
-            table,
+            out_areas: areas,
             indicators: plan
                 .indicators
                 .iter()
                 .map(|i| (n(&i.id), n(&i.name)))
                 .collect(),
-            areas: table
-                .areas()
+            areas: areas
                 .iter()
                 .map(|a| [n(&a.code), n(&a.name), n(&a.parent_code)])
                 .collect(),
@@ -136,13 +140,10 @@ impl<'a> Labeller<'a> {
                 .iter()
                 .map(|b| (n(&b.label), b.categories.iter().map(|c| n(c)).collect()))
                 .collect(),
-            // Each distinct period labelled once (rows only ever name periods of the table,
-            // but every row's period is included so none can be missing).
-            periods: table
-                .periods()
+            // Each distinct period of the rows labelled once.
+            periods: rows
                 .iter()
-                .chain(table.rows().iter().map(|r| &r.period))
-                .copied()
+                .map(|r| r.period)
                 .collect::<std::collections::BTreeSet<i32>>()
                 .into_iter()
                 .map(|p| {
@@ -159,7 +160,7 @@ impl<'a> Labeller<'a> {
                 .indicators
                 .iter()
                 .filter_map(|i| i.rolling)
-                .flat_map(|n| table.rows().iter().map(move |r| (n, r.period)))
+                .flat_map(|n| rows.iter().map(move |r| (n, r.period)))
                 .map(|(n, p)| ((n, p), period::rolling_label(plan.period, p, n)))
                 .collect(),
         }
@@ -201,7 +202,7 @@ impl<'a> Labeller<'a> {
             name,
             code,
             area,
-            area_type: self.table.areas()[r.area].area_type(),
+            area_type: self.out_areas[r.area].area_type(),
             parent,
             sex,
             age,
@@ -216,7 +217,7 @@ impl<'a> Labeller<'a> {
 
 /// The indicator table as CSV bytes.
 pub fn indicators_csv(plan: &Plan, table: &DisclosedTable) -> Result<Vec<u8>> {
-    indicator_rows_csv(plan, table, None)
+    indicator_rows_csv(plan, table.rows(), table.areas(), None)
 }
 
 /// Every row of a restricted file carries this in its first column.
@@ -224,17 +225,22 @@ pub const RESTRICTED_MARK: &str = "RESTRICTED: unsuppressed figures, not for pub
 
 /// The unsuppressed indicator table, for a restricted folder: every row is marked.
 pub fn restricted_csv(plan: &Plan, table: &crate::disclosure::RestrictedTable) -> Result<Vec<u8>> {
-    indicator_rows_csv(plan, table.unprotected(), Some(RESTRICTED_MARK))
+    indicator_rows_csv(plan, table.rows(), table.areas(), Some(RESTRICTED_MARK))
 }
 
-fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -> Result<Vec<u8>> {
+fn indicator_rows_csv(
+    plan: &Plan,
+    rows: &[crate::disclosure::PublishedRow],
+    areas: &[crate::indicators::OutArea],
+    mark: Option<&str>,
+) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| crate::error::Error::Internal(e.to_string());
     let mut header: Vec<&str> = mark.map(|_| "Restricted").into_iter().collect();
     header.extend(COLUMNS);
     w.write_record(&header).map_err(err)?;
-    let labeller = Labeller::new(plan, table);
-    for r in table.rows() {
+    let labeller = Labeller::new(plan, rows, areas);
+    for r in rows {
         let l = labeller.labels(r);
         let mut record: Vec<std::borrow::Cow<str>> = mark.map(Into::into).into_iter().collect();
         record.extend([
@@ -275,7 +281,7 @@ fn indicator_rows_csv(plan: &Plan, table: &DisclosedTable, mark: Option<&str>) -
 /// The indicator table as a typed frame (suppressed and missing numbers are null).
 pub fn indicators_frame(plan: &Plan, table: &DisclosedTable) -> Result<DataFrame> {
     let rows = table.rows();
-    let labeller = Labeller::new(plan, table);
+    let labeller = Labeller::new(plan, rows, table.areas());
     let ls: Vec<Labels> = rows.iter().map(|r| labeller.labels(r)).collect();
     fn text<'b>(name: &str, n: usize, f: &dyn Fn(usize) -> &'b str) -> Column {
         Column::new(name.into(), (0..n).map(f).collect::<Vec<&str>>())
