@@ -646,3 +646,27 @@ fn a_field_longer_than_a_mebibyte_is_refused_naming_its_line() {
     exits(&o, 2, &["records.csv", "line 3 is longer than 1 MiB"]);
     assert!(stderr(&o).len() < 1_000);
 }
+
+#[test]
+fn the_quality_folder_can_be_named_and_the_report_names_it() {
+    let w = Work::new();
+    w.edit_pipeline(&[(
+        "[sources.records]",
+        "[output]\nquality_dir = \"../restricted/quality\"\n\n[sources.records]",
+    )]);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    assert!(w.path("restricted/quality/quarantine.csv").is_file());
+    assert!(!w.path("reports/example-quality").exists());
+    let page = w.read("reports/example/index.html");
+    assert!(
+        page.contains("..&#x2f;restricted&#x2f;quality"),
+        "the report names the folder"
+    );
+    // Inside the report it is refused.
+    w.edit_pipeline(&[("../restricted/quality", "../reports/example/quality")]);
+    exits(
+        &w.jsna(&["run", "pipelines/example.toml"]),
+        2,
+        &["refusing to write the output folder"],
+    );
+}
