@@ -1422,7 +1422,9 @@ fn published_rows_outside_the_pipelines_areas_are_counted_not_dropped() {
     assert!(w
         .read("reports/example/index.html")
         .contains("2 accepted rows name no area of this pipeline"));
-    // The total is the sum of the areas, unchanged by rows that are not areas.
+    // The total is the source's: the areas plus the national placeholder row, which has no
+    // local authority; Glasgow is another nation's area and is in neither. Figures of published
+    // tables are shown as published, so the sums are exact.
     let rows = csv_rows(&w.read("reports/example/indicators.csv"));
     let total = rows
         .iter()
@@ -1442,10 +1444,48 @@ fn published_rows_outside_the_pipelines_areas_are_counted_not_dropped() {
         .map(|r| r["Count"].parse::<f64>().unwrap())
         .sum();
     let t: f64 = total["Count"].parse().unwrap();
-    assert!(
-        (t - areas).abs() <= 2.5 * 12.0,
-        "total {t} vs sum of rounded areas {areas}"
+    assert_eq!(t, areas + 2843.0, "total {t} vs sum of areas {areas}");
+    let g = |v: f64| {
+        let s = format!("{v:.0}");
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let note = format!(
+        "Includes 2,843 people on asylum support at the end of the period that the source gives no local authority ('Unknown', 'N/A' or a national placeholder row; some may be outside All sample areas); the local authorities sum to {} of the {}",
+        g(areas),
+        g(t)
     );
+    assert!(total["Valuenote"].contains(&note), "{}", total["Valuenote"]);
+    // Regions are sums of their areas only.
+    let regions: f64 = rows
+        .iter()
+        .filter(|r| {
+            r["IndicatorID"] == "asylum_support_rate"
+                && r["AreaType"] == "Region"
+                && r["Timeperiod"] == "2023/24"
+        })
+        .map(|r| r["Count"].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(regions, areas);
+    // The data-quality section and the caveats say so.
+    let html = w
+        .read("reports/example/index.html")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/");
+    assert!(
+        html.contains("1 row on 1 date gives no local authority ('Unknown', 'N/A' or a national placeholder row)"),
+        "data-quality note"
+    );
+    assert!(html.contains(&format!(
+        "Of the people on asylum support at the end of the period counted in All sample areas, 2,843 of {}",
+        g(t)
+    )));
 }
 
 #[test]
@@ -1821,10 +1861,38 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
             .parse()
             .unwrap()
     };
+    // The total is the source's for England and Wales: its areas, plus the rows that give no
+    // local authority at all (a code that is no GSS code: 'N/A', national placeholder rows).
+    let no_la = |r: &BTreeMap<String, String>| {
+        let c = r["LAD Code"].as_str();
+        !(c.len() == 9 && c[1..].bytes().all(|b| b.is_ascii_digit()))
+    };
+    let none_q3 = people(&|r| r["Date"] == "2024-09-30" && no_la(r));
+    assert_eq!(
+        none_q3, 2_843.0,
+        "the pack's documented national placeholder row"
+    );
     assert_eq!(
         count("K04000001", "2024 Q3"),
-        ew_q3,
+        ew_q3 + none_q3,
         "England and Wales total for 2024 Q3"
+    );
+    // Before 2022 Q4, Section 98 support sat in a national row: 2022 Q3's total holds it.
+    let ew = |date: &str| {
+        people(&|r| {
+            r["Date"] == date
+                && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
+        })
+    };
+    let none_2022q3 = people(&|r| r["Date"] == "2022-09-30" && no_la(r));
+    assert_eq!(
+        ew("2022-09-30"),
+        56_600.0,
+        "the step the issue describes starts here"
+    );
+    assert_eq!(
+        count("K04000001", "2022 Q3"),
+        ew("2022-09-30") + none_2022q3
     );
     assert_eq!(
         count("E06000010", "2022 Q4"),
@@ -1852,9 +1920,11 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
             .unwrap_or_else(|| panic!("no row {id} {code} {period}"))
             .clone()
     };
+    let s95_none =
+        people(&|r| r["Date"] == "2024-09-30" && r["Support Type"] == "Section 95" && no_la(r));
     assert_eq!(
         row("section_95_rate", "K04000001", "2024 Q3")["Count"],
-        s95.to_string()
+        (s95 + s95_none).to_string()
     );
 
     // Res_D01 is a flow: each quarter's arrivals, summed over the areas of England and Wales.
@@ -1873,18 +1943,55 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
         4_321.0,
         "the data pack's documented 2023 total"
     );
-    for q in 1..=4 {
+    for (y, q) in [
+        (2021, 3),
+        (2023, 1),
+        (2023, 2),
+        (2023, 3),
+        (2023, 4),
+        (2024, 3),
+    ] {
+        let quarter = |r: &BTreeMap<String, String>| {
+            r["Year"] == y.to_string() && r["Quarter"] == q.to_string()
+        };
         let ew = persons(&|r| {
-            r["Year"] == "2023"
-                && r["Quarter"] == q.to_string()
-                && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
+            quarter(r) && (r["LAD Code"].starts_with("E0") || r["LAD Code"].starts_with("W0"))
         });
-        assert_eq!(
-            row("resettlement_rate", "K04000001", &format!("2023 Q{q}"))["Count"],
-            ew.to_string(),
-            "2023 Q{q}"
-        );
+        let unknown = persons(&|r| quarter(r) && r["LAD Code"] == "Unknown");
+        let total = row("resettlement_rate", "K04000001", &format!("{y} Q{q}"));
+        assert_eq!(total["Count"], (ew + unknown).to_string(), "{y} Q{q}");
+        if unknown > 0.0 {
+            assert!(
+                total["Valuenote"].contains(&format!("the local authorities sum to {ew:.0} of")),
+                "{y} Q{q}: {}",
+                total["Valuenote"]
+            );
+        }
     }
+    // The issue's figures: 110 placed in England and Wales in 2024 Q3, 1,335 with no local
+    // authority, 1,491 in the whole source; 430 placed in 2021 Q3.
+    let q3_2024 = row("resettlement_rate", "K04000001", "2024 Q3");
+    assert_eq!(
+        persons(&|r| r["Year"] == "2024" && r["Quarter"] == "3"),
+        1_491.0
+    );
+    assert!(q3_2024["Valuenote"].contains("Includes 1,335 resettlement arrivals in the period that the source gives no local authority"));
+    assert!(q3_2024["Valuenote"].contains("the local authorities sum to 110 of the 1,445"));
+    assert!(
+        row("resettlement_rate", "K04000001", "2021 Q3")["Valuenote"]
+            .contains("the local authorities sum to 430 of")
+    );
+    // Areas and regions hold none of it: the regions sum to the areas.
+    let regions: f64 = rows
+        .iter()
+        .filter(|r| {
+            r["IndicatorID"] == "resettlement_rate"
+                && r["AreaType"] == "Region"
+                && r["Timeperiod"] == "2024 Q3"
+        })
+        .map(|r| r["Count"].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(regions, 110.0);
     // Published figures are shown as published: Hull's arrivals in every quarter the source
     // has them equal the source's, small ones included (9 was rounded to 10 before).
     let quarters: BTreeSet<(String, String)> = resettlement
@@ -1916,6 +2023,54 @@ fn the_real_asy_d11_table_loads_with_its_published_totals_intact() {
         .as_str()
         .unwrap()
         .contains("Unknown (56)"));
+
+    // Series breaks: Section 98 joins the local authority rows at 2022 Q4. The source's own
+    // placeholder row shows it: a national Section 98 figure up to 2022 Q3, none after.
+    let placeholder = |date: &str| {
+        people(&|r| r["Date"] == date && r["LAD Code"].starts_with("N/A - Section 98"))
+    };
+    assert!(placeholder("2022-09-30") > 30_000.0 && placeholder("2022-12-31") == 0.0);
+    let hillingdon = |id: &str, period: &str| row(id, "E09000017", period);
+    assert!(hillingdon("asylum_support_rate", "2022 Q4")["Valuenote"]
+        .contains("Series break: Section 98 support is given by local authority from 2022 Q4"));
+    assert!(!hillingdon("asylum_support_rate", "2022 Q3")["Valuenote"].contains("Series break"));
+    assert!(
+        !hillingdon("section_95_rate", "2022 Q4")["Valuenote"].contains("Section 98"),
+        "a Section 95 indicator counts no Section 98 rows"
+    );
+    // No trend across it: the five quarters ending 2022 Q4 to 2023 Q3 span it; 2022 Q3's do not.
+    for q in ["2022 Q4", "2023 Q1", "2023 Q2", "2023 Q3"] {
+        assert_eq!(
+            hillingdon("asylum_support_rate", q)["RecentTrend"],
+            "Cannot be calculated",
+            "{q}"
+        );
+    }
+    assert_ne!(
+        hillingdon("asylum_support_rate", "2022 Q3")["RecentTrend"],
+        "Cannot be calculated"
+    );
+    let html = w.read("reports/home_office/index.html");
+    assert!(html.contains("<h2 id=\"caveats\">Caveats</h2>"));
+    // The funnel verdict and the comparison with the total agree on every rate row (PHE's rule:
+    // the area's own interval against the average), and a zero expected to be under 1 is not Low.
+    for r in rows.iter().filter(|r| r["AreaType"] == "Local authority") {
+        let (f, c) = (
+            &r["FunnelSignificance"],
+            &r["ComparedtoEnglandvalueorpercentiles"],
+        );
+        let agree = match c.as_str() {
+            "Higher" => f.starts_with("High"),
+            "Lower" => f.starts_with("Low"),
+            "Similar" => f == "Not significant",
+            _ => f == "Not compared",
+        };
+        assert!(
+            agree,
+            "{} {} {}: {c} but {f}",
+            r["IndicatorID"], r["AreaCode"], r["Timeperiod"]
+        );
+    }
 
     // Every row is accounted for: areas, plus rows that name no England or Wales area.
     let s = input(m, "asylum_support");
@@ -1971,16 +2126,17 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
         .collect();
     assert_eq!(national, 881.0, "the data pack's documented national total");
     assert_eq!(details.iter().map(|r| transfers(r)).sum::<f64>(), national);
-    // England and Wales, less the two former counties that no April 2023 authority is
-    // (Cumbria, Northamptonshire): they cannot be placed and are listed apart.
+    // England and Wales: every row outside Scotland and Northern Ireland, the two former
+    // counties that no April 2023 authority is (Cumbria, Northamptonshire) included.
     let placed: f64 = details
         .iter()
         .filter(|r| !["Scotland", "Northern Ireland"].contains(&r["Region"].as_str()))
-        .filter(|r| {
-            !["Cumbria", "Northamptonshire"].contains(&r["Local Authority or HSCT (NI)"].as_str())
-        })
         .map(|r| transfers(r))
         .sum();
+    assert_eq!(
+        placed, 832.0,
+        "England and Wales in 2023 Q3, as the issue counted it"
+    );
     let kent = details
         .iter()
         .find(|r| r["Local Authority or HSCT (NI)"] == "Kent")
@@ -2009,6 +2165,61 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
         kent.to_string(),
         "Kent, a county, found by name"
     );
+    // Former counties: their figures are in the region and the total over the whole series, and
+    // their successors are [x] with the reason, never 0.
+    let ew_rows: Vec<_> = nts
+        .iter()
+        .filter(|r| !r["Region"].starts_with('*'))
+        .filter(|r| !["Scotland", "Northern Ireland"].contains(&r["Region"].as_str()))
+        .collect();
+    for (column, id) in [
+        ("Transfers into Local Authority", "nts_transfers_in_rate"),
+        ("Transfers out of Local Authority", "nts_transfers_out_rate"),
+    ] {
+        let source: f64 = ew_rows
+            .iter()
+            .map(|r| r[column].parse::<f64>().unwrap())
+            .sum();
+        let shown: f64 = rows
+            .iter()
+            .filter(|r| r["IndicatorID"] == id && r["AreaCode"] == "K04000001")
+            .map(|r| r["Count"].parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(shown, source, "{id}: England and Wales over the series");
+        let former: f64 = ew_rows
+            .iter()
+            .filter(|r| {
+                ["Cumbria", "Northamptonshire"]
+                    .contains(&r["Local Authority or HSCT (NI)"].as_str())
+            })
+            .map(|r| r[column].parse::<f64>().unwrap())
+            .sum();
+        assert!(former > 0.0, "{id}: the issue's 62 in and 12 out");
+    }
+    for code in ["E06000061", "E06000062", "E06000063", "E06000064"] {
+        let successor: Vec<_> = rows
+            .iter()
+            .filter(|r| r["IndicatorID"] == "nts_transfers_in_rate" && r["AreaCode"] == code)
+            .collect();
+        assert_eq!(successor.len(), 29, "{code}: every quarter");
+        for r in successor {
+            assert_eq!(r["Count"], "[x]", "{code} {}", r["Timeperiod"]);
+            assert!(r["Valuenote"].contains("its figure is in the row for the former county"));
+        }
+    }
+    let cumbria_q3 = transfers(
+        details
+            .iter()
+            .find(|r| r["Local Authority or HSCT (NI)"] == "Cumbria")
+            .unwrap(),
+    );
+    assert!(rows
+        .iter()
+        .find(|r| r["IndicatorID"] == "nts_transfers_in_rate"
+            && r["AreaCode"] == "E06000063"
+            && r["Timeperiod"] == "2023 Q3")
+        .unwrap()["Valuenote"]
+        .contains(&format!("former county Cumbria ({cumbria_q3} children")));
 
     let m = quality_manifest(&w, "reports/upper_tier");
     let n = input(m.clone(), "nts");
@@ -4009,5 +4220,82 @@ fn rolling_sums_cover_their_window_and_keep_single_periods_protected() {
         stderr(&o).contains("`rolling` sums counts over periods, so it is for 'proportion', 'rate' and 'count' indicators, not 'median'"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn a_declared_series_break_is_noted_marked_and_listed_in_the_caveats() {
+    let w = Work::new();
+    let text = w.read("pipelines/example.toml").edit(
+        "path = \"../sample_data/records.csv\"",
+        "path = \"../sample_data/records.csv\"\nbreaks = [{ date = \"2022-04-01\", reason = \"the service moved to a new case system\" }]",
+    );
+    w.write("pipelines/example.toml", &text);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let records_rows = |period: &str| -> Vec<&BTreeMap<String, String>> {
+        rows.iter()
+            .filter(|r| r["IndicatorID"] == "assessed_within_28_days" && r["Timeperiod"] == period)
+            .collect()
+    };
+    assert!(!records_rows("2022/23").is_empty());
+    for r in records_rows("2022/23") {
+        assert!(
+            r["Valuenote"].contains(
+                "Series break: the service moved to a new case system. Figures before 2022/23 are not comparable"
+            ),
+            "{}",
+            r["Valuenote"]
+        );
+    }
+    for p in ["2021/22", "2023/24"] {
+        assert!(records_rows(p)
+            .iter()
+            .all(|r| !r["Valuenote"].contains("Series break")));
+    }
+    // A published table's indicators are not from the records source: they carry their own
+    // layout's known breaks (Asy_D11: Section 98 by local authority from 2022 Q4), not this one.
+    for r in rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == "asylum_support_rate")
+    {
+        assert!(!r["Valuenote"].contains("new case system"));
+        assert_eq!(
+            r["Valuenote"].contains("Series break: Section 98 support is given by local authority"),
+            r["Timeperiod"] == "2022/23",
+            "{:?}",
+            r
+        );
+    }
+    let html = w.read("reports/example/index.html").replace("&#x2f;", "/");
+    assert!(html.contains("<h2 id=\"caveats\">Caveats</h2>"));
+    assert!(html.contains("Series break at 2022/23: the service moved to a new case system."));
+    assert!(
+        w.read("reports/example/charts/assessed_within_28_days_trend.svg")
+            .contains("Series break"),
+        "the trend chart draws the rule"
+    );
+    assert!(
+        html.contains("2022/23 (series break)"),
+        "the chart's table names it"
+    );
+
+    // Declared breaks are checked when the pipeline loads.
+    let bad = text.replace("date = \"2022-04-01\"", "date = \"April 2022\"");
+    w.write("pipelines/example.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &[
+            "a series break's `date` must be a date YYYY-MM-DD",
+            "'April 2022'",
+        ],
+    );
+    let bad = text.replace("the service moved to a new case system", " ");
+    w.write("pipelines/example.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &["a series break needs its `reason`"],
     );
 }

@@ -106,13 +106,15 @@ impl PublishedRow {
 }
 
 /// What is derived from published values after disclosure: comparisons and the recent trend.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Annotations {
     pub vs_total: Comparison,
     pub vs_region: Comparison,
     pub trend: Trend,
     pub funnel: Option<stats::funnel::Significance>,
     pub at_threshold: Option<bool>,
+    /// Added to the row's note (series breaks); empty for none.
+    pub context: String,
 }
 
 /// How many cells each rule suppressed in one table (never the values).
@@ -142,6 +144,11 @@ pub struct DisclosedTable {
     /// Built by [`restricted`]: unsuppressed, for a restricted folder only. Every published
     /// writer refuses such a table.
     restricted: bool,
+    /// Series breaks by indicator: the first period of each new series, with the reason.
+    breaks: std::collections::BTreeMap<usize, Vec<(i32, String)>>,
+    /// Total rows holding figures with no local authority: (those figures, the areas' sum).
+    /// Exact: shown only where the indicator is exempt ([`exempt`]).
+    coverage: std::collections::BTreeMap<RowKey, (f64, f64)>,
 }
 
 impl DisclosedTable {
@@ -157,6 +164,16 @@ impl DisclosedTable {
     }
     pub fn periods(&self) -> &[i32] {
         &self.periods
+    }
+    /// For a total row of a published area table: the figures the source gives no local
+    /// authority and the sum of the local authorities, when there are any such figures.
+    /// Unprotected: for exempt indicators, or for statistics shown as a verdict only.
+    pub fn coverage(&self, key: RowKey) -> Option<(f64, f64)> {
+        self.coverage.get(&key).copied()
+    }
+    /// The series breaks of one indicator: the first period of each new series and why.
+    pub fn breaks(&self, indicator: usize) -> &[(i32, String)] {
+        self.breaks.get(&indicator).map_or(&[], Vec::as_slice)
     }
     pub fn rule(&self) -> DisclosureRule {
         self.rule
@@ -191,6 +208,13 @@ impl DisclosedTable {
             row.trend = a.trend;
             row.funnel = a.funnel;
             row.at_threshold = a.at_threshold;
+            if !a.context.is_empty() {
+                row.note = if row.note.is_empty() {
+                    a.context
+                } else {
+                    format!("{}; {}", row.note, a.context)
+                };
+            }
         }
     }
 }
@@ -272,6 +296,25 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
                     "A published figure, shown as published (exempt from disclosure control)"
                         .into();
             }
+            if let Some(said) = counts.notes.get(&r.key()) {
+                if said.starts_with("[x]") && exempt {
+                    row.note = said.clone();
+                } else if said.starts_with("[x]") {
+                    row.note = "[x] not in the source: its figure is in the row for a former county that it shares with another authority".into();
+                } else if exempt {
+                    row.note = format!("{}; {said}", row.note);
+                } else {
+                    row.note = format!("{}; Includes figures in the source's rows for former counties, whose successors are shown as [x]", row.note);
+                }
+            }
+            if let Some(&(none, areas)) = counts.coverage.get(&r.key()) {
+                let said = coverage_note(plan, r.indicator, none, areas, exempt);
+                row.note = if row.note.is_empty() {
+                    said
+                } else {
+                    format!("{}; {said}", row.note)
+                };
+            }
             a.cells += 1;
             for c in [
                 row.count,
@@ -347,6 +390,33 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         unprotected,
         failures,
         restricted: false,
+        breaks: counts.breaks,
+        coverage: counts.coverage,
+    }
+}
+
+/// The note of a total row that holds figures the source gives no local authority: how many,
+/// and what the areas sum to. Exact when published tables are shown as published; otherwise
+/// only that there are some, since the figures would undo the rounding of the areas.
+fn coverage_note(plan: &Plan, indicator: usize, none: f64, areas: f64, exact: bool) -> String {
+    let kind = plan.source_of(&plan.indicators[indicator]).kind;
+    let what = crate::ingest::published::layout(kind).map_or("figures", |l| l.counts);
+    if !none.is_finite() {
+        return "Includes figures the source gives no local authority".into();
+    }
+    if exact {
+        let g = crate::ingest::published::grouped;
+        format!(
+            "Includes {} {what} that the source gives no local authority ('Unknown', 'N/A' or a national placeholder row; some may be outside {}); the local authorities sum to {} of the {}",
+            g(none),
+            plan.total_name,
+            g(areas),
+            g(none + areas)
+        )
+    } else {
+        format!(
+            "Includes {what} that the source gives no local authority ('Unknown', 'N/A' or a national placeholder row), so it is more than the sum of the local authorities"
+        )
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Suppressed values are never compared, and a suppressed point makes its trend incalculable.
 
-use super::Level;
+use super::{period, Level};
 use crate::disclosure::{Annotations, Cell, DisclosedTable, PublishedRow};
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
@@ -44,6 +44,7 @@ pub fn attach(plan: &Plan, table: &mut DisclosedTable) {
                 (Some(t), Cell::Value(v)) => Some(v >= t),
                 _ => None,
             },
+            context: break_note(plan, table, row),
         }
     });
 }
@@ -68,9 +69,11 @@ pub fn funnel_limits(
     Some((l.0 * multiplier, l.1 * multiplier))
 }
 
-/// Where an area's value falls against the funnel limits around the total's value at its
-/// denominator (95% and 99.8%); None for other rows, suppressed values and methods without
-/// a funnel.
+/// Where an area's value falls in the funnel plot around the total's value (95% and 99.8%):
+/// proportions against the limits at its denominator, rates by the area's own exact or Byar
+/// interval against the average (the PHEindicatormethods rule, so a zero is never Low where a
+/// zero is likely by chance). None for other rows, suppressed values and methods without a
+/// funnel.
 fn funnel(
     plan: &Plan,
     table: &DisclosedTable,
@@ -85,16 +88,52 @@ fn funnel(
         .get((row.indicator, row.group, row.slice, 0, row.period))?
         .value
         .value()?;
+    if ind.method == Method::Rate {
+        // PHEindicatormethods' rule for rates: the area's own count interval against the average.
+        let x = row.count.value()?;
+        return crate::stats::funnel::rate_significance(x, n, average / ind.multiplier).ok();
+    }
     let at = |c| funnel_limits(ind.method, ind.multiplier, average, n, c);
     Some(crate::stats::funnel::significance(v, at(0.95)?, at(0.998)?))
 }
 
-/// The trend over the five periods ending with this row's, from published counts.
+/// What a row's note says of a series break: at the first period of a new series, or in a
+/// rolling window that spans one. Empty when there is none.
+fn break_note(plan: &Plan, table: &DisclosedTable, row: &PublishedRow) -> String {
+    let ind = &plan.indicators[row.indicator];
+    let window = period::window(plan.period, row.period, ind.rolling.unwrap_or(1).max(1));
+    let mut said = Vec::new();
+    for (p, reason) in table.breaks(row.indicator) {
+        if *p == row.period && window.len() == 1 {
+            said.push(format!(
+                "Series break: {reason}. Figures before {} are not comparable with this one",
+                period::label(plan.period, *p)
+            ));
+        } else if window.first().is_some_and(|f| f < p) && *p <= row.period {
+            said.push(format!(
+                "This window spans a series break at {}: {reason}",
+                period::label(plan.period, *p)
+            ));
+        }
+    }
+    said.join("; ")
+}
+
+/// The trend over the five periods ending with this row's, from published counts. A window that
+/// spans a series break has no trend.
 fn trend(plan: &Plan, table: &DisclosedTable, row: &PublishedRow, periods: &[i32]) -> Trend {
     let Some(end) = periods.iter().position(|&p| p == row.period) else {
         return Trend::CannotBeCalculated;
     };
     if end + 1 < TREND_POINTS {
+        return Trend::CannotBeCalculated;
+    }
+    let start = periods[end + 1 - TREND_POINTS];
+    if table
+        .breaks(row.indicator)
+        .iter()
+        .any(|(p, _)| start < *p && *p <= row.period)
+    {
         return Trend::CannotBeCalculated;
     }
     let mut points = Vec::with_capacity(TREND_POINTS);

@@ -118,7 +118,20 @@ pub struct Counts {
     pub areas: Vec<OutArea>,
     pub periods: Vec<i32>,
     pub rows: Vec<CountRow>,
+    /// Series breaks by indicator: the first period of each new series, with the reason.
+    pub breaks: BTreeMap<usize, Vec<(i32, String)>>,
+    /// Total rows of published area tables that hold figures no local authority has:
+    /// (the figures with no local authority, the sum of the areas).
+    pub coverage: BTreeMap<RowKey, (f64, f64)>,
+    /// Rows not available for a reason of their own (a successor of a former county whose
+    /// figure the source gives in the county's row), and rows that hold such a county's figure:
+    /// what their note says.
+    pub notes: BTreeMap<RowKey, String>,
 }
+
+/// Figures of former counties split between successors (NTS's Cumbria), by (indicator, slice,
+/// period, county name).
+type Former = BTreeMap<(usize, Slice, i32, String), f64>;
 
 /// The validated inputs the engine works from.
 pub struct Inputs<'a> {
@@ -267,6 +280,9 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     let mut all_periods: std::collections::BTreeSet<i32> = periods.iter().copied().collect();
     // National tables' counts are at the total already: they are not summed up the geography.
     let mut national: Cells = BTreeMap::new();
+    // Published area tables' figures with no local authority, keyed by their total row.
+    let mut unallocated: BTreeMap<RowKey, f64> = BTreeMap::new();
+    let mut former: Former = BTreeMap::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         let kind = plan.source_of(ind).kind;
         if !kind.is_published() {
@@ -280,13 +296,25 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
             _ => None,
         };
         let table_periods = if kind.is_national() {
-            published_cells(plan, ii, table, None, &area_index, Some(0), &mut national)?
+            published_cells(plan, ii, table, None, &area_index, Some(0), &mut national)?.0
         } else {
-            published_cells(plan, ii, table, pop.as_ref(), &area_index, None, &mut cells)?
+            let (periods, none, counties) =
+                published_cells(plan, ii, table, pop.as_ref(), &area_index, None, &mut cells)?;
+            unallocated.extend(none);
+            former.extend(counties);
+            periods
         };
         all_periods.extend(table_periods);
     }
     let mut rows = roll_up(&areas, cells);
+    // Figures the source gives no local authority count in the total (its figure is the
+    // source's), never in an area or region.
+    for r in rows.iter_mut().filter(|r| r.area == 0) {
+        if let Some(&u) = unallocated.get(&r.key()) {
+            r.numerator += u;
+        }
+    }
+    let notes = place_former(plan, &areas, &area_index, &former, &mut rows);
     rows.extend(national.into_iter().map(CountRow::from_cell));
     for r in rows.iter_mut() {
         if plan.indicators[r.indicator].method == Method::Representation {
@@ -318,11 +346,159 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
                 .is_national()
     });
     rows.sort_by_key(CountRow::key);
+    let periods: Vec<i32> = all_periods.into_iter().collect();
+    let breaks = series_breaks(plan, inputs, &periods)?;
+    let coverage = coverage(plan, &rows, &unallocated);
     Ok(Counts {
         areas,
-        periods: all_periods.into_iter().collect(),
+        periods,
         rows,
+        breaks,
+        coverage,
+        notes,
     })
+}
+
+/// A former county's figure (NTS's Cumbria) goes to the region and total its successors are in;
+/// the successors, which the source gives no figure of their own, are not available (NaN, with
+/// the reason in the returned notes).
+fn place_former(
+    plan: &Plan,
+    areas: &[OutArea],
+    area_index: &BTreeMap<&str, usize>,
+    former: &Former,
+    rows: &mut [CountRow],
+) -> BTreeMap<RowKey, String> {
+    let mut notes: BTreeMap<RowKey, String> = BTreeMap::new();
+    if former.is_empty() {
+        return notes;
+    }
+    let index: std::collections::HashMap<RowKey, usize> =
+        rows.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
+    for ((ii, slice, p, county), &v) in former {
+        let Some((_, _, successors)) = crate::ingest::lookup::split_county(county) else {
+            continue;
+        };
+        let places: Vec<usize> = successors
+            .iter()
+            .filter_map(|c| area_index.get(c).copied())
+            .collect();
+        let names: Vec<&str> = places.iter().map(|&a| areas[a].name.as_str()).collect();
+        let what = crate::ingest::published::layout(plan.source_of(&plan.indicators[*ii]).kind)
+            .map_or("figures", |l| l.counts);
+        let shown = if v.is_finite() {
+            crate::ingest::published::grouped(v)
+        } else {
+            "a marker".to_string()
+        };
+        for &a in &places {
+            if let Some(&i) = index.get(&(*ii, None, *slice, a, *p)) {
+                rows[i].numerator = f64::NAN;
+                notes.insert(
+                    rows[i].key(),
+                    format!(
+                        "[x] not in the source: its figure is in the row for the former county {county} ({shown} {what}), which {} share",
+                        names.join(" and ")
+                    ),
+                );
+            }
+        }
+        let regions: std::collections::BTreeSet<Option<usize>> =
+            places.iter().map(|&a| areas[a].region).collect();
+        let mut parents = vec![0];
+        if let [Some(r)] = regions.iter().copied().collect::<Vec<_>>()[..] {
+            parents.push(r);
+        }
+        for parent in parents {
+            if let Some(&i) = index.get(&(*ii, None, *slice, parent, *p)) {
+                rows[i].numerator += v;
+                if v == 0.0 {
+                    continue;
+                }
+                let e = notes.entry(rows[i].key()).or_default();
+                if !e.is_empty() {
+                    e.push_str("; ");
+                }
+                e.push_str(&format!(
+                    "Includes {shown} {what} in the source's row for the former county {county}, whose successors ({}) are shown as [x]",
+                    names.join(" and ")
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// For each total row that holds figures with no local authority: (those figures, the sum of
+/// the areas). A rolling row sums its window's.
+fn coverage(
+    plan: &Plan,
+    rows: &[CountRow],
+    unallocated: &BTreeMap<RowKey, f64>,
+) -> BTreeMap<RowKey, (f64, f64)> {
+    let mut out = BTreeMap::new();
+    if unallocated.is_empty() {
+        return out;
+    }
+    for r in rows.iter().filter(|r| r.area == 0) {
+        let n = plan.indicators[r.indicator].rolling.unwrap_or(1).max(1);
+        let mut u = 0.0;
+        for p in period::window(plan.period, r.period, n) {
+            u += unallocated
+                .get(&(r.indicator, r.group, r.slice, 0, p))
+                .copied()
+                .unwrap_or(0.0);
+        }
+        if u != 0.0 {
+            out.insert(r.key(), (u, r.numerator - u));
+        }
+    }
+    out
+}
+
+/// Each indicator's series breaks within the periods published (a break at the first period
+/// splits nothing). A known break of one category (Section 98 support) concerns an indicator
+/// only if its numerator counts rows of that category.
+fn series_breaks(
+    plan: &Plan,
+    inputs: &Inputs,
+    periods: &[i32],
+) -> Result<BTreeMap<usize, Vec<(i32, String)>>> {
+    let mut out: BTreeMap<usize, Vec<(i32, String)>> = BTreeMap::new();
+    let first = periods.first().copied();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        let si = ind.source;
+        for b in &plan.sources[si].breaks {
+            let p = period::key_of(plan.period, b.date);
+            if Some(p) == first || !periods.contains(&p) {
+                continue;
+            }
+            if let Some((column, value)) = &b.category {
+                let Some(table) = inputs.published.get(&si) else {
+                    continue;
+                };
+                let n = table
+                    .frame
+                    .clone()
+                    .lazy()
+                    .filter(col(column.as_str()).eq(lit(value.as_str())))
+                    .filter(ind.numerator.clone())
+                    .select([len()])
+                    .collect()?;
+                if n.column("len")?.u32()?.get(0).unwrap_or(0) == 0 {
+                    continue;
+                }
+            }
+            let e = out.entry(ii).or_default();
+            if !e.iter().any(|(q, _)| *q == p) {
+                e.push((p, b.reason.clone()));
+            }
+        }
+        if let Some(e) = out.get_mut(&ii) {
+            e.sort();
+        }
+    }
+    Ok(out)
 }
 
 /// The one level breakdown rows are published at.
@@ -696,8 +872,10 @@ fn published_cells(
     area_index: &BTreeMap<&str, usize>,
     national: Option<usize>,
     cells: &mut Cells,
-) -> Result<Vec<i32>> {
-    use crate::ingest::published::Measure;
+) -> Result<(Vec<i32>, BTreeMap<RowKey, f64>, Former)> {
+    use crate::ingest::published::{Measure, FORMER, UNALLOCATED};
+    let mut none: BTreeMap<RowKey, f64> = BTreeMap::new();
+    let mut former: Former = BTreeMap::new();
     let ind = &plan.indicators[ii];
     let with_period = table
         .frame
@@ -784,8 +962,18 @@ fn published_cells(
                 }
             }
         }
+        if national.is_none() {
+            for (&(ref code, p, c), &v) in &found {
+                let slice = pass.zip(c).map(|(b, c)| (b, c as usize));
+                if code == UNALLOCATED && v != 0.0 {
+                    none.insert((ii, None, slice, 0, p), v);
+                } else if let Some(county) = code.strip_prefix(FORMER) {
+                    former.insert((ii, slice, p, county.to_string()), v);
+                }
+            }
+        }
     }
-    Ok(periods)
+    Ok((periods, none, former))
 }
 
 /// Adds region and total rows by summing area cells (a missing denominator makes the sum missing).

@@ -15,6 +15,17 @@ pub fn key_expr(kind: PeriodKind, column: &str) -> Expr {
     }
 }
 
+/// The key of the period holding `date` (as [`key_expr`] computes it in a frame).
+pub fn key_of(kind: PeriodKind, date: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let (year, month) = (date.year(), date.month() as i32);
+    match kind {
+        PeriodKind::Quarter => year * 10 + (month - 1) / 3 + 1,
+        PeriodKind::FinancialYear => year - i32::from(month < 4),
+        PeriodKind::CalendarYear => year,
+    }
+}
+
 /// The Fingertips time-period label.
 pub fn label(kind: PeriodKind, key: i32) -> String {
     match kind {

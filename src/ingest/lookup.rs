@@ -115,6 +115,26 @@ pub fn load(path: &Path, upper_tier: bool) -> Result<Lookup> {
     })
 }
 
+/// Counties abolished and split between two or more unitary authorities, which tables that name
+/// authorities (NTS) still list: (name, former code, the April 2023 successors). A figure in
+/// such a row belongs to the successors together, so none of them can be given it alone.
+pub const SPLIT_COUNTIES: &[(&str, &str, &[&str])] = &[
+    // April 2023: Cumberland and Westmorland and Furness.
+    ("Cumbria", "E10000006", &["E06000063", "E06000064"]),
+    // April 2021: North Northamptonshire and West Northamptonshire.
+    ("Northamptonshire", "E10000021", &["E06000061", "E06000062"]),
+];
+
+/// The split county a name is, if it is one.
+pub fn split_county(
+    name: &str,
+) -> Option<&'static (&'static str, &'static str, &'static [&'static str])> {
+    let n = normalise_name(name);
+    SPLIT_COUNTIES
+        .iter()
+        .find(|(c, _, _)| normalise_name(c) == n)
+}
+
 /// How published codes and names resolve to the areas of the lookup.
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {

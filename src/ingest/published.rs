@@ -125,7 +125,40 @@ pub struct Layout {
     pub totals: Totals,
     /// What one unit of `value` is, for the report (e.g. "people on asylum support").
     pub counts: &'static str,
+    /// Changes of definition the publisher documents, oldest first.
+    pub breaks: &'static [KnownBreak],
 }
+
+/// A change of definition in a published series: from the period holding `date` the figures
+/// are not comparable with earlier ones. With a `category` (canonical column, value), only
+/// indicators that count rows of that category are affected.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownBreak {
+    pub date: &'static str,
+    pub category: Option<(&'static str, &'static str)>,
+    pub reason: &'static str,
+}
+
+/// Asy_D11's documented changes: its national placeholder rows (`N/A - Section 4 (pre-2018)`,
+/// `N/A - Section 98 (pre-Dec 2022)`, `N/A - Subsistence Only (Dec 2023 - Sep 2024)`) mark when
+/// a kind of support moved into or out of the local authority rows.
+const ASY_D11_BREAKS: &[KnownBreak] = &[
+    KnownBreak {
+        date: "2018-03-31",
+        category: Some(("support_type", "Section 4")),
+        reason: "Section 4 support is given by local authority from 2018 Q1; before it, it was one national figure (the source's row 'N/A - Section 4 (pre-2018)'), in no area",
+    },
+    KnownBreak {
+        date: "2022-12-31",
+        category: Some(("support_type", "Section 98")),
+        reason: "Section 98 support is given by local authority from 2022 Q4; before it, it was one national figure (the source's row 'N/A - Section 98 (pre-Dec 2022)'), in no area; area figures include it from this quarter",
+    },
+    KnownBreak {
+        date: "2023-12-31",
+        category: Some(("accommodation_type", "Subsistence Only")),
+        reason: "from December 2023, subsistence-only Section 95 support is given as one national figure (the source's row 'N/A - Subsistence Only (Dec 2023 - Sep 2024)'), no longer by local authority; area figures leave it out from this quarter",
+    },
+];
 
 /// The layout of each published kind; `None` for records and population.
 pub fn layout(kind: SourceKind) -> Option<Layout> {
@@ -141,6 +174,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Stock,
             totals: Totals::Drop,
             counts: "people on asylum support at the end of the period",
+            breaks: ASY_D11_BREAKS,
         },
         SourceKind::ResD01 => Layout {
             dating: Dating::Column("Date"),
@@ -153,6 +187,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Flow,
             totals: Totals::Drop,
             counts: "resettlement arrivals in the period",
+            breaks: &[],
         },
         SourceKind::Nts => Layout {
             dating: Dating::Column("Date"),
@@ -162,6 +197,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Flow,
             totals: Totals::Drop,
             counts: "children transferred in the period",
+            breaks: &[],
         },
         SourceKind::Nrm => Layout {
             dating: Dating::Declared,
@@ -171,6 +207,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Flow,
             totals: Totals::Drop,
             counts: "referrals in the period",
+            breaks: &[],
         },
         SourceKind::DfeUasc => Layout {
             dating: Dating::YearEndingMarch("time_period"),
@@ -180,6 +217,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Stock,
             totals: Totals::Keep,
             counts: "children on 31 March",
+            breaks: &[],
         },
         SourceKind::Records | SourceKind::Population => return None,
     })
@@ -517,6 +555,7 @@ pub fn load(
                 keep,
                 area_codes,
                 resolver,
+                layout.counts,
                 &mut notes,
                 &mut outside,
             )?
@@ -698,6 +737,7 @@ fn place(
     keep: Vec<Expr>,
     area_codes: &[String],
     resolver: &Resolver,
+    counts: &str,
     notes: &mut Vec<String>,
     outside: &mut Vec<(String, u64)>,
 ) -> Result<DataFrame> {
@@ -824,6 +864,31 @@ fn place(
             ));
         }
     }
+    // Rows whose code is no GSS code at all ('Unknown', 'N/A - Section 98 (pre-Dec 2022)')
+    // belong to no local authority anywhere: they are kept for the total.
+    let all = all
+        .lazy()
+        .with_column(
+            col("area_code")
+                .str()
+                .contains(lit(GSS_CODE), false)
+                .not()
+                .fill_null(lit(true))
+                .alias("__unallocated"),
+        )
+        .collect()?;
+    if let Some(note) = unallocated_note(&all, counts)? {
+        notes.push(note);
+    }
+    let all = all
+        .lazy()
+        .with_column(
+            when(col("__unallocated"))
+                .then(lit(UNALLOCATED))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias("__special"),
+        )
+        .collect()?;
     split_outside(all, keep, area_codes, outside)
 }
 
@@ -861,6 +926,27 @@ fn place_by_name(
             )
         }
     ));
+    // A former county split between successors that are areas here (Cumbria): its rows are
+    // kept, apart, for the region and total; the successors are not available for its periods.
+    let mut former = Vec::new();
+    let all = map_distinct(all, "__name", "__special", |n| {
+        let (county, _, successors) = super::lookup::split_county(n)?;
+        if resolver.by_name(n).is_some()
+            || !successors.iter().any(|s| area_codes.iter().any(|a| a == s))
+        {
+            return None;
+        }
+        if !former.contains(county) {
+            former.push(*county);
+        }
+        Some(format!("{FORMER}{county}"))
+    })?;
+    if !former.is_empty() {
+        notes.push(format!(
+            "rows for {} (former counties, each split between unitary authorities) are kept apart: their figures count in the region and the total, and the successor authorities are shown as [x] (not available) for those periods, since the source gives them no figure of their own",
+            former.join(" and ")
+        ));
+    }
     let all = all
         .lazy()
         .with_column(col("area_code").fill_null(col("__name")))
@@ -868,7 +954,95 @@ fn place_by_name(
     split_outside(all, keep, area_codes, outside)
 }
 
-/// Keeps rows in the pipeline's areas and counts the others by code (or name).
+/// The `area_code` of rows that give no local authority at all (`Unknown`, `N/A`, national
+/// placeholder rows such as `N/A - Section 98 (pre-Dec 2022)`): they count in the pipeline's
+/// total, never in an area or region.
+pub const UNALLOCATED: &str = "*unallocated*";
+
+/// A whole number with thousands separators (`1,335`).
+pub fn grouped(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// The `area_code` prefix of rows for a former county split between successors (NTS's
+/// `Cumbria`): `*former*Cumbria`. Their figures count in the region and total; the successors
+/// are not available for those periods.
+pub const FORMER: &str = "*former*";
+
+/// A GSS code: a letter for the nation and eight digits (`E06000010`).
+const GSS_CODE: &str = r"^[EWSNK][0-9]{8}$";
+
+/// Says how much of a code table's figures have no local authority: rows, the sum, and the
+/// period where the share is largest, against everything the source lists for that date.
+fn unallocated_note(all: &DataFrame, counts: &str) -> Result<Option<String>> {
+    let by_date = all
+        .clone()
+        .lazy()
+        .group_by([col("date")])
+        .agg([
+            col("value").filter(col("__unallocated")).sum().alias("u"),
+            col("value").sum().alias("all"),
+            col("__unallocated").sum().alias("rows"),
+        ])
+        .filter(col("rows").gt(lit(0)))
+        .sort(["date"], Default::default())
+        .collect()?;
+    if by_date.height() == 0 {
+        return Ok(None);
+    }
+    let date = by_date.column("date")?.cast(&DataType::String)?;
+    let date = date.str()?;
+    let (u, a) = (by_date.column("u")?.f64()?, by_date.column("all")?.f64()?);
+    let rows: u64 = by_date
+        .column("rows")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .sum()
+        .unwrap_or(0);
+    let share = |i: usize| {
+        let (x, y) = (u.get(i).unwrap_or(0.0), a.get(i).unwrap_or(0.0));
+        if y > 0.0 {
+            x / y
+        } else {
+            0.0
+        }
+    };
+    let most = (0..by_date.height())
+        .max_by(|&i, &j| share(i).total_cmp(&share(j)).then(j.cmp(&i)))
+        .unwrap_or(0);
+    let last = by_date.height() - 1;
+    let say = |i: usize| {
+        format!(
+            "{}, {} of {} ({:.1}%)",
+            date.get(i).unwrap_or(""),
+            grouped(u.get(i).unwrap_or(0.0)),
+            grouped(a.get(i).unwrap_or(0.0)),
+            100.0 * share(i)
+        )
+    };
+    Ok(Some(format!(
+        "{rows} {} on {} {} no local authority ('Unknown', 'N/A' or a national placeholder row); their {counts} count in the pipeline's total only, in no area or region. Of everything the source lists for the date: latest {}; largest share {}",
+        if rows == 1 { "row" } else { "rows" },
+        by_date.height(),
+        if by_date.height() == 1 { "date gives" } else { "dates give" },
+        say(last),
+        say(most)
+    )))
+}
+
+/// Keeps rows in the pipeline's areas and counts the others by code (or name). Rows that give
+/// no local authority at all are kept too, as [`UNALLOCATED`], for the total.
 fn split_outside(
     all: DataFrame,
     keep: Vec<Expr>,
@@ -885,6 +1059,23 @@ fn split_outside(
                 .alias("__ours"),
         )
         .collect()?;
+    let all = if all.get_column_names().iter().any(|c| *c == "__special") {
+        all.lazy()
+            .with_columns([
+                col("__ours")
+                    .or(col("__special").is_not_null())
+                    .alias("__kept"),
+                when(col("__special").is_not_null())
+                    .then(col("__special"))
+                    .otherwise(col(code))
+                    .alias("__placed"),
+            ])
+            .collect()?
+    } else {
+        all.lazy()
+            .with_columns([col("__ours").alias("__kept"), col(code).alias("__placed")])
+            .collect()?
+    };
     let rows = all
         .clone()
         .lazy()
@@ -902,14 +1093,28 @@ fn split_outside(
     }));
     Ok(all
         .lazy()
-        .filter(col("__ours"))
-        .select(std::iter::once(col(code)).chain(keep).collect::<Vec<_>>())
+        .filter(col("__kept"))
+        .select(
+            std::iter::once(col("__placed").alias(code))
+                .chain(keep)
+                .collect::<Vec<_>>(),
+        )
         .collect()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_grouped_in_thousands() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(1335.0), "1,335");
+        assert_eq!(grouped(101517.0), "101,517");
+        assert_eq!(grouped(1234567.0), "1,234,567");
+        assert_eq!(grouped(-1000.0), "-1,000");
+    }
 
     #[test]
     fn total_labels_and_their_scope() {

@@ -30,6 +30,20 @@ pub struct Source {
     pub period_end: Option<String>,
     /// Records: dates outside this window (inclusive) are quarantined.
     pub date_window: (chrono::NaiveDate, chrono::NaiveDate),
+    /// Series breaks: those the table's layout knows, then those the pipeline declares.
+    pub breaks: Vec<SeriesBreak>,
+}
+
+/// From `date` on, the source's figures are not comparable with earlier ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesBreak {
+    pub date: chrono::NaiveDate,
+    /// The break concerns rows with this value of this canonical column only (a known break of
+    /// one category, such as Section 98 support); `None`: every row.
+    pub category: Option<(String, String)>,
+    pub reason: String,
+    /// Declared in the pipeline file (else known from the table's layout).
+    pub declared: bool,
 }
 
 /// A checked data test on one column of a records source.
@@ -352,6 +366,7 @@ fn compile(
             value: s.value.clone(),
             period_end: published_options(id, s, &mut err),
             date_window: date_window(id, s, &mut err),
+            breaks: series_breaks(id, s, &mut err),
         })
         .collect();
     for (kind, allowed) in [
@@ -1083,6 +1098,52 @@ fn published_options(
         }
         (None, _) => None,
     }
+}
+
+/// The source's series breaks: its layout's known ones, then the declared ones (checked).
+fn series_breaks(
+    id: &str,
+    s: &SourceSpec,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> Vec<SeriesBreak> {
+    let mut breaks: Vec<SeriesBreak> = crate::ingest::published::layout(s.kind)
+        .map(|l| l.breaks)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| {
+            Some(SeriesBreak {
+                date: chrono::NaiveDate::parse_from_str(b.date, "%Y-%m-%d").ok()?,
+                category: b.category.map(|(c, v)| (c.to_string(), v.to_string())),
+                reason: b.reason.to_string(),
+                declared: false,
+            })
+        })
+        .collect();
+    for b in &s.breaks {
+        let reason = b.reason.get_ref().trim();
+        if reason.is_empty() {
+            err(
+                b.reason.span(),
+                format!("source '{id}': a series break needs its `reason`, which the report shows"),
+            );
+        }
+        match chrono::NaiveDate::parse_from_str(b.date.get_ref(), "%Y-%m-%d") {
+            Ok(date) => breaks.push(SeriesBreak {
+                date,
+                category: None,
+                reason: reason.to_string(),
+                declared: true,
+            }),
+            Err(_) => err(
+                b.date.span(),
+                format!(
+                    "source '{id}': a series break's `date` must be a date YYYY-MM-DD (a day in the first period of the new series), got '{}'",
+                    b.date.get_ref()
+                ),
+            ),
+        }
+    }
+    breaks
 }
 
 fn data_tests(

@@ -144,6 +144,19 @@ pub struct SourceSpec {
     pub earliest_date: Option<Spanned<String>>,
     #[serde(default)]
     pub latest_date: Option<Spanned<String>>,
+    /// Series breaks the analyst knows of, beside those each published table's layout knows:
+    /// from `date` (a day in the first period of the new series) the figures are not comparable
+    /// with earlier ones, e.g. `{ date = "2021-04-01", reason = "new case system" }`.
+    #[serde(default)]
+    pub breaks: Vec<BreakSpec>,
+}
+
+/// One declared series break.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakSpec {
+    pub date: Spanned<String>,
+    pub reason: Spanned<String>,
 }
 
 /// One declared data test, e.g. `{ column = "age", test = "range", min = 0, max = 110 }`.

@@ -51,6 +51,9 @@ struct IndicatorView {
     breakdowns: Vec<BreakdownView>,
     /// Further charts (trend; funnel on the overview), each with its own data table.
     figures: Vec<FigureView>,
+    /// What a reader must know before comparing the figures: series breaks, rows of the source
+    /// that no area holds.
+    caveats: Vec<String>,
 }
 
 /// A chart with its alt text and the table of the numbers it draws.
@@ -122,6 +125,74 @@ struct View<'a> {
     pipeline: String,
     pipeline_sha256: &'a str,
     groups: Vec<(String, String)>,
+    /// Every indicator's caveats, for the Caveats section: (id, name, caveats).
+    caveats: Vec<(String, String, Vec<String>)>,
+}
+
+/// An indicator's caveats, in words: each series break, with its period, and how much of the
+/// source has no local authority (in the total, in no area).
+fn caveats(plan: &Plan, table: &DisclosedTable, ii: usize) -> Vec<String> {
+    let mut out: Vec<String> = table
+        .breaks(ii)
+        .iter()
+        .map(|(p, reason)| {
+            format!(
+                "Series break at {}: {reason}. Figures before {} are not comparable with later ones; trends are not tested across the break, and trend charts mark it with a dashed rule.",
+                period::label(plan.period, *p),
+                period::label(plan.period, *p)
+            )
+        })
+        .collect();
+    let covered: Vec<(i32, f64, f64)> = table
+        .periods()
+        .iter()
+        .filter_map(|&p| {
+            let (none, areas) = table.coverage((ii, None, None, 0, p))?;
+            Some((p, none, areas))
+        })
+        .filter(|(_, none, areas)| none.is_finite() && none + areas > 0.0)
+        .collect();
+    if covered.is_empty() {
+        return out;
+    }
+    let total = &plan.total_name;
+    let kind = plan.source_of(&plan.indicators[ii]).kind;
+    let what = crate::ingest::published::layout(kind).map_or("figures", |l| l.counts);
+    if !crate::disclosure::exempt(plan, plan.disclosure, ii) {
+        out.push(format!("The source gives some {what} no local authority ('Unknown', 'N/A' or a national placeholder row): they are in the {total} figure and in no area's, so {total} is more than the sum of its areas in {} period(s).", covered.len()));
+        return out;
+    }
+    let g = crate::ingest::published::grouped;
+    let share = |(_, none, areas): &(i32, f64, f64)| none / (none + areas);
+    let say = |c: &(i32, f64, f64)| {
+        format!(
+            "{} of {} ({:.0}%) in {}",
+            g(c.1),
+            g(c.1 + c.2),
+            100.0 * share(c),
+            period::label(plan.period, c.0)
+        )
+    };
+    let last = covered[covered.len() - 1];
+    let most = covered
+        .iter()
+        .copied()
+        .max_by(|a, b| share(a).total_cmp(&share(b)))
+        .unwrap_or(last);
+    let mut text = format!(
+        "Not every figure has a local authority. Of the {what} counted in {total}, {} have none in the source ('Unknown', 'N/A' or a national placeholder row; some may be outside {total}). They are in the {total} figure, which is the source's, and in no area's or region's, so {total} is more than the sum of its areas",
+        say(&last)
+    );
+    if most.0 != last.0 {
+        text.push_str(&format!("; the largest share was {}", say(&most)));
+    }
+    text.push_str(&format!(
+        ". {} of {} periods have such figures; each {total} row's note gives both sums.",
+        covered.len(),
+        table.periods().len()
+    ));
+    out.push(text);
+    out
 }
 
 /// A chart of the overview, which the caller also writes as `charts/<file_stem>.svg` (this SVG
@@ -490,6 +561,7 @@ pub fn page(
             area_rows,
             breakdowns,
             figures,
+            caveats: caveats(plan, table, ii),
         });
     }
 
@@ -544,6 +616,11 @@ pub fn page(
     } else {
         Vec::new()
     };
+    let caveats = indicators
+        .iter()
+        .filter(|i| !i.caveats.is_empty())
+        .map(|i| (i.id.clone(), i.name.clone(), i.caveats.clone()))
+        .collect();
     let view = View {
         title: &plan.title,
         area_name: table.areas()[area].name.clone(),
@@ -595,6 +672,7 @@ pub fn page(
             .iter()
             .map(|g| (g.label.clone(), g.sql.clone()))
             .collect(),
+        caveats,
     };
     let html = match &plan.template {
         None => {
@@ -691,7 +769,7 @@ fn trend_figure(
         headers.push(format!("{} ({unit})", s.label));
         headers.push(format!("{}: 95% interval", s.label));
     }
-    let rows = labels
+    let rows: Vec<Vec<String>> = labels
         .iter()
         .enumerate()
         .map(|(i, label)| {
@@ -743,12 +821,36 @@ fn trend_figure(
             ));
         }
     }
+    let breaks: Vec<usize> = table
+        .breaks(ii)
+        .iter()
+        .filter_map(|(p, _)| periods.iter().position(|q| q == p))
+        .collect();
+    if !breaks.is_empty() {
+        let at: Vec<&str> = breaks.iter().map(|&i| labels[i].as_str()).collect();
+        alt.push_str(&format!(
+            " Series break{} at {} (a dashed rule): figures either side are not comparable, so the line is not joined across it and no trend is tested across it; the caveats say why.",
+            if at.len() > 1 { "s" } else { "" },
+            at.join(", ")
+        ));
+    }
     alt.push_str(" The table below gives every value.");
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut row)| {
+            if breaks.contains(&i) {
+                row[0].push_str(" (series break)");
+            }
+            row
+        })
+        .collect();
     let chart = Chart::Trend(TrendChart {
         title: title.clone(),
         axis_label: format!("{} ({unit})", ind.name),
         periods: labels,
         series,
+        breaks,
     });
     let view = FigureView::new(title, alt, headers, rows);
     Some((chart, view))
@@ -1129,7 +1231,6 @@ fn funnel_figure(
     group: Option<usize>,
     unit: &str,
 ) -> Option<(Chart, FigureView)> {
-    use crate::stats::funnel::significance;
     let ind = &plan.indicators[ii];
     let latest = *table.periods().last()?;
     let m = ind.multiplier;
@@ -1145,12 +1246,9 @@ fn funnel_figure(
             continue;
         }
         let r = table.get((ii, group, None, a, latest));
-        let plotted = r.and_then(|r| {
-            let (v, n) = (r.value.value()?, r.denominator.value()?);
-            let l95 = limits_at(average, n, 0.95)?;
-            let l998 = limits_at(average, n, 0.998)?;
-            Some((v, n, significance(v, l95, l998)))
-        });
+        // The verdict is the row's own (indicators::compare), so the chart, its table and the
+        // workbook agree.
+        let plotted = r.and_then(|r| Some((r.value.value()?, r.denominator.value()?, r.funnel?)));
         match plotted {
             Some((v, n, s)) => {
                 rows.push(vec![

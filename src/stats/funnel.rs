@@ -68,6 +68,31 @@ pub fn significance(value: f64, limits95: (f64, f64), limits998: (f64, f64)) -> 
     }
 }
 
+/// Significance of a crude rate by the PHEindicatormethods / PHStatsMethods funnel rule
+/// (`assign_funnel_significance`, statistic "rate"): the area's own count interval (exact
+/// Poisson below 10 events, Byar from 10) at 95% and 99.8%, divided by its denominator, against
+/// the average events per person. High when the average lies below the interval, Low when above.
+/// A zero is Low only when the average predicts more events than a zero could be chance for.
+pub fn rate_significance(observed: f64, n: f64, average: f64) -> Result<Significance, StatsError> {
+    super::check_counts(observed, n)?;
+    let ci = |c: f64| {
+        let (lo, hi) = poisson_count_limits(observed, c);
+        (lo / n, hi / n)
+    };
+    let (a, b) = (ci(0.95), ci(0.998));
+    Ok(if average < b.0 {
+        Significance::High001
+    } else if average < a.0 {
+        Significance::High025
+    } else if average > b.1 {
+        Significance::Low001
+    } else if average > a.1 {
+        Significance::Low025
+    } else {
+        Significance::NotSignificant
+    })
+}
+
 /// Significance of an observed/expected ratio: its own 95% and 99.8% intervals against 1.
 pub fn ratio_significance(observed: f64, expected: f64) -> Result<Significance, StatsError> {
     super::check_counts(observed, expected)?;

@@ -146,3 +146,30 @@ proptest! {
         prop_assert!(d998.lower <= d.lower + 1e-12 && d.upper <= d998.upper + 1e-12);
     }
 }
+
+/// PHEindicatormethods' funnel rule for rates: the area's own interval against the average. For
+/// a zero the upper limit is −ln(α/2) events (the chi-square with 2 degrees of freedom halved):
+/// 3.689 at 95%, 6.908 at 99.8%, so a zero is Low only when more events than that are expected.
+#[test]
+fn a_rate_of_zero_is_low_only_where_a_zero_is_unlikely() {
+    use super::funnel::{rate_significance, Significance::*};
+    let n = 10_000.0;
+    let at = |expected: f64| rate_significance(0.0, n, expected / n).unwrap();
+    assert_eq!(at(0.5), NotSignificant);
+    assert_eq!(at(3.6), NotSignificant);
+    assert_eq!(at(3.7), Low025);
+    assert_eq!(at(6.9), Low025);
+    assert_eq!(at(6.95), Low001);
+    // 151 observed against 106.44 expected is High (0.001) in the reference file's ratio rows;
+    // the rate rule is the same test with expected = average × n.
+    assert_eq!(
+        rate_significance(151.0, n, 106.4429719 / n).unwrap(),
+        High001
+    );
+    assert_eq!(
+        rate_significance(8.0, n, 6.239860227 / n).unwrap(),
+        NotSignificant
+    );
+    assert_eq!(rate_significance(30.0, n, 45.0 / n).unwrap(), Low025);
+    assert!(rate_significance(1.0, 0.0, 0.1).is_err());
+}

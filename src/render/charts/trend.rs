@@ -27,7 +27,13 @@ pub struct TrendChart {
     pub periods: Vec<String>,
     /// The area first, then the benchmark if any.
     pub series: Vec<Series>,
+    /// Series breaks: the index in `periods` of the first period of each new series. A dashed
+    /// vertical rule is drawn before it and no line joins the periods either side.
+    pub breaks: Vec<usize>,
 }
+
+/// The colour of a series-break rule and its label (over 7:1 against white).
+const BREAK: RGBColor = RGBColor(64, 64, 64);
 
 pub(super) const HEIGHT: u32 = 396;
 const LEFT: i32 = 70;
@@ -65,7 +71,8 @@ pub(super) fn draw<DB: DrawingBackend>(
     // Label at most about ten periods so the labels never overlap.
     let every = n.div_ceil(10);
     for (i, label) in chart.periods.iter().enumerate() {
-        if i % every == 0 || i == n - 1 {
+        // The last period is always labelled; a regular label too close to it is left out.
+        if i == n - 1 || (i % every == 0 && i + every < n) {
             root.draw(&Text::new(
                 label.clone(),
                 (x(i) - 22, BOTTOM + 8),
@@ -83,7 +90,7 @@ pub(super) fn draw<DB: DrawingBackend>(
 
     // Bands first, so every line is drawn over them; one polygon per unbroken run of values.
     for s in chart.series.iter().filter(|s| !s.benchmark) {
-        for run in runs(&s.points) {
+        for run in runs(&s.points, &chart.breaks) {
             let mut band: Vec<(i32, i32)> = run.iter().map(|&(i, p)| (x(i), y(p.2))).collect();
             band.extend(run.iter().rev().map(|&(i, p)| (x(i), y(p.1))));
             root.draw(&Polygon::new(band, BAND.filled())).map_err(e)?;
@@ -91,7 +98,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     }
     for s in &chart.series {
         let colour = if s.benchmark { REFERENCE } else { BAR };
-        for run in runs(&s.points) {
+        for run in runs(&s.points, &chart.breaks) {
             let line: Vec<(i32, i32)> = run.iter().map(|&(i, p)| (x(i), y(p.0))).collect();
             if s.benchmark {
                 root.draw(&DashedPathElement::new(line, 6, 4, colour.stroke_width(2)))
@@ -123,6 +130,29 @@ pub(super) fn draw<DB: DrawingBackend>(
                 }
             }
         }
+    }
+
+    let mut last_label: Option<i32> = None;
+    let mut raised = false;
+    for &b in chart.breaks.iter().filter(|&&b| b > 0 && b < n) {
+        let bx = (x(b - 1) + x(b)) / 2;
+        // Labels of rules close together are staggered so they never overlap.
+        raised = last_label.is_some_and(|l| bx - l < 90) && !raised;
+        last_label = Some(bx);
+        let ly = if raised { TOP - 20 } else { TOP - 4 };
+        root.draw(&DashedPathElement::new(
+            vec![(bx, TOP - 4), (bx, BOTTOM)],
+            5,
+            4,
+            BREAK.stroke_width(2),
+        ))
+        .map_err(e)?;
+        root.draw(&Text::new(
+            "Series break",
+            (bx + 4, ly),
+            small.clone().color(&BREAK),
+        ))
+        .map_err(e)?;
     }
 
     // Legend on the right: a sample of each line and its label.
@@ -158,15 +188,40 @@ pub(super) fn draw<DB: DrawingBackend>(
             .map_err(e)?;
         }
     }
+    if !chart.breaks.is_empty() {
+        let top = TOP + 10 + 56 * chart.series.len() as i32;
+        root.draw(&DashedPathElement::new(
+            vec![(RIGHT + 32, top), (RIGHT + 32, top + 18)],
+            5,
+            4,
+            BREAK.stroke_width(2),
+        ))
+        .map_err(e)?;
+        for (line, part) in wrap("Series break: not comparable across", 20)
+            .into_iter()
+            .enumerate()
+        {
+            root.draw(&Text::new(
+                part,
+                (RIGHT + 56, top + 18 * line as i32),
+                small.clone(),
+            ))
+            .map_err(e)?;
+        }
+    }
     root.present().map_err(e)?;
     Ok(())
 }
 
-/// The unbroken runs of values: (period index, value with interval).
-fn runs(points: &[Option<Point>]) -> Vec<Vec<(usize, Point)>> {
+/// The unbroken runs of values: (period index, value with interval). A missing value or a
+/// series break (the index of a new series' first period) ends a run.
+fn runs(points: &[Option<Point>], breaks: &[usize]) -> Vec<Vec<(usize, Point)>> {
     let mut out: Vec<Vec<(usize, Point)>> = Vec::new();
     let mut current = Vec::new();
     for (i, p) in points.iter().enumerate() {
+        if breaks.contains(&i) && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
         match p {
             Some(p) => current.push((i, *p)),
             None if !current.is_empty() => out.push(std::mem::take(&mut current)),
@@ -186,10 +241,14 @@ mod tests {
     #[test]
     fn a_missing_period_breaks_the_line_into_runs() {
         let p = |v: f64| Some((v, v - 1.0, v + 1.0));
-        let r = runs(&[p(1.0), p(2.0), None, p(4.0), None]);
+        let r = runs(&[p(1.0), p(2.0), None, p(4.0), None], &[]);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].iter().map(|x| x.0).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(r[1].iter().map(|x| x.0).collect::<Vec<_>>(), [3]);
-        assert!(runs(&[None, None]).is_empty());
+        assert!(runs(&[None, None], &[]).is_empty());
+        // A series break at index 2 splits an unbroken line.
+        let r = runs(&[p(1.0), p(2.0), p(3.0), p(4.0)], &[2]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].iter().map(|x| x.0).collect::<Vec<_>>(), [2, 3]);
     }
 }
