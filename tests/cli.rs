@@ -4299,3 +4299,24 @@ fn a_declared_series_break_is_noted_marked_and_listed_in_the_caveats() {
         &["a series break needs its `reason`"],
     );
 }
+
+#[test]
+fn a_missing_real_data_pack_names_the_variable_that_points_to_it() {
+    let w = Work::new().with_pipeline("home_office.toml");
+    let empty = w.path("no_pack_here");
+    fs::create_dir_all(&empty).unwrap();
+    let o = w.jsna_env(
+        &["validate", "pipelines/home_office.toml"],
+        &[("JSNA_REAL_DATA", empty.to_str().unwrap())],
+    );
+    exits(
+        &o,
+        2,
+        &[
+            "home_office.toml:11:",
+            "input file not found",
+            "ons/lad_lookup.csv",
+            "set JSNA_REAL_DATA to the folder that holds it",
+        ],
+    );
+}

@@ -334,8 +334,23 @@ fn compile(
             (PathBuf::new(), String::new())
         }
     };
-    let lookup = resolve(&spec.areas.lookup);
-    let code_history = spec.areas.code_history.as_ref().map(&mut resolve);
+    // An input whose path comes from an environment variable (or its default) and is missing:
+    // name the variable, since setting it is the fix.
+    let mut missing_from_env = Vec::new();
+    let mut resolve_input = |p: &toml::Spanned<String>| {
+        let (path, shown) = resolve(p);
+        if p.get_ref().contains("${") && !shown.is_empty() && !path.exists() {
+            missing_from_env.push((p.span(), p.get_ref().clone(), path.clone()));
+        }
+        (path, shown)
+    };
+    let lookup = resolve_input(&spec.areas.lookup);
+    let code_history = spec.areas.code_history.as_ref().map(&mut resolve_input);
+    let resolved: Vec<(PathBuf, String)> = spec
+        .sources
+        .values()
+        .map(|s| resolve_input(&s.path))
+        .collect();
     let out_dir_spec = spec.output.dir.as_ref().map(&mut resolve);
     let restricted_spec = spec.output.restricted_dir.as_ref().map(&mut resolve);
     let quality_spec = spec.output.quality_dir.as_ref().map(&mut resolve);
@@ -344,8 +359,22 @@ fn compile(
         .templates
         .as_ref()
         .map(|t| (resolve(t), t.span()));
-    let resolved: Vec<(PathBuf, String)> =
-        spec.sources.values().map(|s| resolve(&s.path)).collect();
+    for (span, text, path) in missing_from_env {
+        let vars: Vec<&str> = text
+            .split("${")
+            .skip(1)
+            .filter_map(|v| v.split([':', '}']).next())
+            .collect();
+        err(
+            span,
+            format!(
+                "input file not found: {} (the path is '{text}'; set {} to the folder that holds it, e.g. {}=/path/to/real_data)",
+                path.display(),
+                vars.join(" or "),
+                vars.first().unwrap_or(&"VAR")
+            ),
+        );
+    }
     let sources: Vec<Source> = spec
         .sources
         .iter()
