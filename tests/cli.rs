@@ -2165,6 +2165,117 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
         kent.to_string(),
         "Kent, a county, found by name"
     );
+    // A dozen upper-tier authorities by hand from the files: NTS transfers per 10,000 children,
+    // children (ages 0 to 17, mid-2022) summed from the ONS age file over each authority's
+    // districts (the lookup), the transfers from the NTS rows of the same name.
+    let lookup = csv_rows(&fs::read_to_string(data.join("ons/lad_lookup.csv")).unwrap());
+    let ages = csv_rows(&fs::read_to_string(data.join("ons/lad_population_age_sex.csv")).unwrap());
+    let utla_of: BTreeMap<&str, &str> = lookup
+        .iter()
+        .map(|r| (r["lad_code"].as_str(), r["utla_code"].as_str()))
+        .collect();
+    let mut children: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in &ages {
+        if r["year"] == "2022" && ["0-4", "5-9", "10-14", "15-17"].contains(&r["age_band"].as_str())
+        {
+            if let Some(u) = utla_of.get(r["area_code"].as_str()) {
+                *children.entry(u).or_default() += r["population"].parse::<f64>().unwrap();
+            }
+        }
+    }
+    let mut checked = 0;
+    for (name, code) in [
+        ("Kent", "E10000016"),
+        ("Hillingdon", "E09000017"),
+        ("Croydon", "E09000008"),
+        ("Surrey", "E10000030"),
+        ("Essex", "E10000012"),
+        ("Hampshire", "E10000014"),
+        ("Birmingham", "E08000025"),
+        ("Manchester", "E08000003"),
+        ("Leeds", "E08000035"),
+        ("Norfolk", "E10000020"),
+        ("Lancashire", "E10000017"),
+        ("Cardiff", "W06000015"),
+    ] {
+        let nts_row = details
+            .iter()
+            .find(|r| r["Local Authority or HSCT (NI)"] == name)
+            .unwrap_or_else(|| panic!("{name} in NTS"));
+        for (column, id) in [
+            ("Transfers into Local Authority", "nts_transfers_in_rate"),
+            ("Transfers out of Local Authority", "nts_transfers_out_rate"),
+        ] {
+            let x: f64 = nts_row[column].parse().unwrap();
+            let n = children[code];
+            let shown = rows
+                .iter()
+                .find(|r| {
+                    r["IndicatorID"] == id && r["AreaCode"] == code && r["Timeperiod"] == "2023 Q3"
+                })
+                .unwrap_or_else(|| panic!("{id} {code}"));
+            assert_eq!(shown["Count"], x.to_string(), "{name} {id}");
+            assert_eq!(shown["Denominator"], n.to_string(), "{name} {id}: children");
+            let v: f64 = shown["Value"].parse().unwrap();
+            assert!(
+                (v - x / n * 10_000.0).abs() < 1e-6 * (1.0 + v),
+                "{name} {id}: {v}"
+            );
+            assert_eq!(
+                shown["ComparedtoThreshold"],
+                if x / n * 10_000.0 >= 10.0 {
+                    "At or above threshold"
+                } else {
+                    "Below threshold"
+                }
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 24);
+    // Kent, over the 0.1% rule by its own transfers out in 2023 Q3.
+    assert!(kent / children["E10000016"] * 10_000.0 > 10.0);
+    // National context from the DfE, England: the published totals, as published.
+    let dfe = |file: &str| csv_rows(&fs::read_to_string(data.join("dfe").join(file)).unwrap());
+    // The DfE files open with a byte-order mark, which may or may not be in the first key.
+    let year = |r: &BTreeMap<String, String>| -> String {
+        r.iter()
+            .find(|(k, _)| k.ends_with("time_period"))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap()
+    };
+    let cla = dfe("national_cla_on_31_march_who_were_unaccompanied_asylum_seeking_children.csv");
+    let total_2024 = cla
+        .iter()
+        .find(|r| {
+            year(r) == "2024" && r["cla_group"] == "Age group" && r["characteristic"] == "Total"
+        })
+        .map(|r| r["number"].clone())
+        .unwrap();
+    assert_eq!(total_2024, "7380");
+    let shown = rows
+        .iter()
+        .find(|r| r["IndicatorID"] == "dfe_uasc_looked_after" && r["Timeperiod"] == "2024 Q1")
+        .unwrap();
+    assert_eq!(shown["Count"], total_2024);
+    let leavers = dfe("national_care_leavers_who_were_uasc.csv");
+    let leavers_2024: f64 = leavers
+        .iter()
+        .filter(|r| {
+            year(r) == "2024"
+                && r["characteristic"] == "Total"
+                && ["17 years", "18 years", "19 to 21 years"]
+                    .contains(&r["care_leaver_age"].as_str())
+        })
+        .map(|r| r["number"].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(
+        rows.iter()
+            .find(|r| r["IndicatorID"] == "dfe_uasc_care_leavers" && r["Timeperiod"] == "2024 Q1")
+            .unwrap()["Count"],
+        leavers_2024.to_string()
+    );
+
     // Former counties: their figures are in the region and the total over the whole series, and
     // their successors are [x] with the reason, never 0.
     let ew_rows: Vec<_> = nts
@@ -4319,4 +4430,72 @@ fn a_missing_real_data_pack_names_the_variable_that_points_to_it() {
             "set JSNA_REAL_DATA to the folder that holds it",
         ],
     );
+}
+
+#[test]
+fn a_second_population_source_and_population_year_are_checked() {
+    let w = Work::new();
+    // Two sources with sex and age band: which gives the structure is ambiguous, so refused.
+    let two = w.read("pipelines/example.toml").edit(
+        "[sources.asylum_support]",
+        "[sources.population_again]\nkind = \"population\"\npath = \"../sample_data/population.csv\"\n\n[sources.asylum_support]",
+    );
+    w.write("pipelines/example.toml", &two);
+    exits(
+        &w.jsna(&["run", "pipelines/example.toml"]),
+        2,
+        &["two population sources have sex and age_band columns"],
+    );
+    // population_year is for rates, and must be a year.
+    let text = w.read("pipelines/example.toml").replace(
+        "[sources.population_again]\nkind = \"population\"\npath = \"../sample_data/population.csv\"\n\n",
+        "",
+    );
+    let proportion = text.edit(
+        "id = \"assessed_within_28_days\"",
+        "id = \"assessed_within_28_days\"\npopulation_year = 2022",
+    );
+    w.write("pipelines/example.toml", &proportion);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &["`population_year` fixes the residents of a 'rate' indicator"],
+    );
+    // On a rate, every period takes the residents of that one year.
+    let rate = text.edit(
+        "id = \"referral_rate\"",
+        "id = \"referral_rate\"\npopulation_year = 2022",
+    );
+    w.write("pipelines/example.toml", &rate);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let denominators: BTreeSet<(String, String)> = rows
+        .iter()
+        .filter(|r| {
+            r["IndicatorID"] == "referral_rate"
+                && r["AreaType"] == "England"
+                && r["PopulationGroup"]
+                    == rows
+                        .iter()
+                        .find(|q| q["IndicatorID"] == "referral_rate")
+                        .unwrap()["PopulationGroup"]
+        })
+        .map(|r| (r["Timeperiod"].clone(), r["Denominator"].clone()))
+        .collect();
+    let distinct: BTreeSet<&String> = denominators.iter().map(|(_, d)| d).collect();
+    assert!(denominators.len() > 1, "{denominators:?}");
+    assert_eq!(
+        distinct.len(),
+        1,
+        "one year's residents for every period: {denominators:?}"
+    );
+    assert!(
+        distinct
+            .iter()
+            .all(|d| d.parse::<f64>().is_ok_and(|d| d > 0.0)),
+        "{distinct:?}"
+    );
+    assert!(w
+        .read("reports/example/index.html")
+        .contains("at mid-2022 (the same year for every period"));
 }

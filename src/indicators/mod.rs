@@ -265,7 +265,9 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
                             break;
                         }
                         if *gg == Some(g) {
-                            let year = period::population_year(plan.period, *p);
+                            let year = ind
+                                .population_year
+                                .unwrap_or_else(|| period::population_year(plan.period, *p));
                             cell.1 = pop.get(&(areas[*a].code.clone(), year)).copied();
                         }
                     }
@@ -951,10 +953,10 @@ fn published_cells(
         };
         for (code, a) in &places {
             for &p in &periods {
-                let denominator = pop.and_then(|pop| {
-                    pop.get(&(code.clone(), period::population_year(plan.period, p)))
-                        .copied()
-                });
+                let year = ind
+                    .population_year
+                    .unwrap_or_else(|| period::population_year(plan.period, p));
+                let denominator = pop.and_then(|pop| pop.get(&(code.clone(), year)).copied());
                 for &c in &categories {
                     let people = found.get(&(code.clone(), p, c)).copied().unwrap_or(0.0);
                     let slice = pass.zip(c).map(|(b, c)| (b, c as usize));

@@ -116,6 +116,9 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
     )?;
     let mut problems = Vec::new();
     let (mut records, mut population, mut structure) = (None, None, None);
+    // Whether the population taken so far came from a file with sex and age band (a second,
+    // all-ages file then replaces its totals).
+    let mut population_has_structure = false;
     let mut published = std::collections::BTreeMap::new();
     for (si, source) in plan.sources.iter().enumerate() {
         match source.kind {
@@ -143,10 +146,33 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
                         ),
                     ));
                 }
-                structure = by_age;
+                // Two population sources: the one with sex and age band gives the structure
+                // (and age-and-sex denominators), the other the all-ages estimates.
+                let second = population.is_some() || structure.is_some();
+                match (by_age, second) {
+                    (Some(_), true) if structure.is_some() => {
+                        return Err(Error::data(
+                            &source.path,
+                            "two population sources have sex and age_band columns; keep one (the other should give all ages)",
+                        ))
+                    }
+                    (Some(s), true) => structure = Some(s),
+                    (Some(s), false) => {
+                        structure = Some(s);
+                        population = Some(p.frame.clone());
+                    }
+                    (None, true) if population_has_structure => population = Some(p.frame.clone()),
+                    (None, true) => {
+                        return Err(Error::data(
+                            &source.path,
+                            "two population sources have no sex and age_band columns; a second population source is for estimates by sex and age band",
+                        ))
+                    }
+                    (None, false) => population = Some(p.frame.clone()),
+                }
+                population_has_structure = structure.is_some();
                 inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
-                population = Some(p.frame);
             }
             kind => {
                 let (s, table) = ingest::published::load(source, &codes, &resolver)?;

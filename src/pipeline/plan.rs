@@ -120,6 +120,8 @@ pub struct Indicator {
     pub threshold: Option<f64>,
     /// Proportions and rates: the number of periods each value sums (rolling), when more than 1.
     pub rolling: Option<u32>,
+    /// Rates: the one mid-year whose residents are every period's denominator, if set.
+    pub population_year: Option<i32>,
 }
 
 impl Indicator {
@@ -400,14 +402,14 @@ fn compile(
         .collect();
     for (kind, allowed) in [
         (SourceKind::Records, 0..=1),
-        (SourceKind::Population, 1..=1),
+        (SourceKind::Population, 1..=2),
     ] {
         let n = sources.iter().filter(|s| s.kind == kind).count();
         if !allowed.contains(&n) {
-            let want = if *allowed.start() == 0 {
-                "at most one"
-            } else {
-                "exactly one"
+            let want = match (*allowed.start(), *allowed.end()) {
+                (0, _) => "at most one",
+                (1, 2) => "one or two (all ages, and one with sex and age_band)",
+                _ => "exactly one",
             };
             problems.push(format!(
                 "{}: expected {want} source of kind '{}', found {n}",
@@ -838,6 +840,15 @@ fn compile(
             .population
             .as_ref()
             .map(|p| check_population(p, &mut err));
+        let population_year = ind.population_year.as_ref().and_then(|y| {
+            let ok = (1900..=2100).contains(y.get_ref());
+            if ind.method != Method::Rate {
+                err(y.span(), format!("indicator '{id}': `population_year` fixes the residents of a 'rate' indicator, not of a '{}' one", method_name(ind.method)));
+            } else if !ok {
+                err(y.span(), format!("indicator '{id}': population_year must be a year such as 2022, got {}", y.get_ref()));
+            }
+            ok.then(|| *y.get_ref() as i32)
+        });
         if let Some(n) = &ind.rolling {
             if !matches!(
                 ind.method,
@@ -872,6 +883,7 @@ fn compile(
                 .as_ref()
                 .map(|n| *n.get_ref())
                 .filter(|&n| n > 1),
+            population_year,
         });
     }
     let template = templates_spec.and_then(|((dir, shown), span)| {

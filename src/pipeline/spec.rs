@@ -282,6 +282,11 @@ pub struct IndicatorSpec {
     /// one shown (for small numbers), e.g. `3` for three-year rolling figures.
     #[serde(default)]
     pub rolling: Option<Spanned<u32>>,
+    /// Rates: the mid-year whose residents are the denominator of every period, when the
+    /// population file has no estimate for each year (e.g. `2022` for the ONS age file, which
+    /// has mid-2011 and mid-2022 only). Default: each period's own year.
+    #[serde(default)]
+    pub population_year: Option<Spanned<i64>>,
 }
 
 /// A breakdown: categories that split every group's records, each a SQL condition. A record goes

@@ -240,8 +240,14 @@ fn ci_text(r: &PublishedRow, ci: Option<(f64, f64)>) -> String {
 /// Which residents a rate or representation index counts, for the methods text: the
 /// indicator's own condition, or each group's.
 fn residents_text(plan: &Plan, ind: &crate::pipeline::plan::Indicator) -> String {
+    let year = ind.population_year.map_or(String::new(), |y| {
+        format!(" at mid-{y} (the same year for every period: the population file has no estimate for each year)")
+    });
     if let Some(p) = &ind.population {
-        return format!(" where {}", p.sql);
+        return format!(" where {}{year}", p.sql);
+    }
+    if !year.is_empty() {
+        return year;
     }
     let own: Vec<String> = ind
         .groups
