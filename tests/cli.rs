@@ -2275,6 +2275,18 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
             .unwrap()["Count"],
         leavers_2024.to_string()
     );
+    // The DfE's own caveat on 2023 (Barnsley left out) is noted on that year only.
+    for r in rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == "dfe_uasc_care_leavers")
+    {
+        assert_eq!(
+            r["Valuenote"].contains("exclude Barnsley"),
+            r["Timeperiod"] == "2023 Q1",
+            "{}",
+            r["Timeperiod"]
+        );
+    }
 
     // Former counties: their figures are in the region and the total over the whole series, and
     // their successors are [x] with the reason, never 0.

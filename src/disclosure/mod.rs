@@ -146,6 +146,8 @@ pub struct DisclosedTable {
     restricted: bool,
     /// Series breaks by indicator: the first period of each new series, with the reason.
     breaks: std::collections::BTreeMap<usize, Vec<(i32, String)>>,
+    /// Caveats on single periods by indicator (a coverage gap).
+    period_notes: std::collections::BTreeMap<usize, Vec<(i32, String)>>,
     /// Total rows holding figures with no local authority: (those figures, the areas' sum).
     /// Exact: shown only where the indicator is exempt ([`exempt`]).
     coverage: std::collections::BTreeMap<RowKey, (f64, f64)>,
@@ -170,6 +172,10 @@ impl DisclosedTable {
     /// Unprotected: for exempt indicators, or for statistics shown as a verdict only.
     pub fn coverage(&self, key: RowKey) -> Option<(f64, f64)> {
         self.coverage.get(&key).copied()
+    }
+    /// The caveats of one indicator on single periods (a coverage gap), by period.
+    pub fn period_notes(&self, indicator: usize) -> &[(i32, String)] {
+        self.period_notes.get(&indicator).map_or(&[], Vec::as_slice)
     }
     /// The series breaks of one indicator: the first period of each new series and why.
     pub fn breaks(&self, indicator: usize) -> &[(i32, String)] {
@@ -391,6 +397,7 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
         failures,
         restricted: false,
         breaks: counts.breaks,
+        period_notes: counts.period_notes,
         coverage: counts.coverage,
     }
 }

@@ -116,6 +116,14 @@ fn break_note(plan: &Plan, table: &DisclosedTable, row: &PublishedRow) -> String
             ));
         }
     }
+    for (p, note) in table.period_notes(row.indicator) {
+        if window.contains(p) {
+            said.push(format!(
+                "Note on {}: {note}",
+                period::label(plan.period, *p)
+            ));
+        }
+    }
     said.join("; ")
 }
 

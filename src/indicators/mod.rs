@@ -120,6 +120,8 @@ pub struct Counts {
     pub rows: Vec<CountRow>,
     /// Series breaks by indicator: the first period of each new series, with the reason.
     pub breaks: BTreeMap<usize, Vec<(i32, String)>>,
+    /// Caveats on single periods by indicator (a coverage gap): the period and the caveat.
+    pub period_notes: BTreeMap<usize, Vec<(i32, String)>>,
     /// Total rows of published area tables that hold figures no local authority has:
     /// (the figures with no local authority, the sum of the areas).
     pub coverage: BTreeMap<RowKey, (f64, f64)>,
@@ -349,13 +351,14 @@ pub fn compute(plan: &Plan, inputs: &Inputs) -> Result<Counts> {
     });
     rows.sort_by_key(CountRow::key);
     let periods: Vec<i32> = all_periods.into_iter().collect();
-    let breaks = series_breaks(plan, inputs, &periods)?;
+    let (breaks, period_notes) = series_breaks(plan, inputs, &periods)?;
     let coverage = coverage(plan, &rows, &unallocated);
     Ok(Counts {
         areas,
         periods,
         rows,
         breaks,
+        period_notes,
         coverage,
         notes,
     })
@@ -459,26 +462,35 @@ fn coverage(
 }
 
 /// Each indicator's series breaks within the periods published (a break at the first period
-/// splits nothing). A known break of one category (Section 98 support) concerns an indicator
-/// only if its numerator counts rows of that category.
+/// splits nothing), and its caveats on single periods. A known break of one category (Section
+/// 98 support) concerns an indicator only if its numerator counts rows of that category.
+type ByIndicator = BTreeMap<usize, Vec<(i32, String)>>;
 fn series_breaks(
     plan: &Plan,
     inputs: &Inputs,
     periods: &[i32],
-) -> Result<BTreeMap<usize, Vec<(i32, String)>>> {
-    let mut out: BTreeMap<usize, Vec<(i32, String)>> = BTreeMap::new();
+) -> Result<(ByIndicator, ByIndicator)> {
+    let (mut breaks, mut notes): (ByIndicator, ByIndicator) = Default::default();
     let first = periods.first().copied();
     for (ii, ind) in plan.indicators.iter().enumerate() {
         let si = ind.source;
         for b in &plan.sources[si].breaks {
             let p = period::key_of(plan.period, b.date);
-            if Some(p) == first || !periods.contains(&p) {
+            if !periods.contains(&p) || (Some(p) == first && !b.one_period) {
                 continue;
             }
             if let Some((column, value)) = &b.category {
                 let Some(table) = inputs.published.get(&si) else {
                     continue;
                 };
+                if !table
+                    .frame
+                    .get_column_names()
+                    .iter()
+                    .any(|c| c.as_str() == column)
+                {
+                    continue;
+                }
                 let n = table
                     .frame
                     .clone()
@@ -491,16 +503,22 @@ fn series_breaks(
                     continue;
                 }
             }
-            let e = out.entry(ii).or_default();
+            let e = if b.one_period {
+                &mut notes
+            } else {
+                &mut breaks
+            }
+            .entry(ii)
+            .or_default();
             if !e.iter().any(|(q, _)| *q == p) {
                 e.push((p, b.reason.clone()));
             }
         }
-        if let Some(e) = out.get_mut(&ii) {
-            e.sort();
-        }
     }
-    Ok(out)
+    for e in breaks.values_mut().chain(notes.values_mut()) {
+        e.sort();
+    }
+    Ok((breaks, notes))
 }
 
 /// The one level breakdown rows are published at.

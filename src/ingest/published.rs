@@ -137,7 +137,19 @@ pub struct KnownBreak {
     pub date: &'static str,
     pub category: Option<(&'static str, &'static str)>,
     pub reason: &'static str,
+    /// A caveat on the one period holding `date` (a coverage gap), not a change of definition:
+    /// noted, but the series is not split.
+    pub one_period: bool,
 }
+
+/// DfE's documented caveats: the 2023 care-leaver figures exclude Barnsley (the 2023 release's
+/// data guidance).
+const DFE_BREAKS: &[KnownBreak] = &[KnownBreak {
+    date: "2023-03-31",
+    category: Some(("cla_group", "Care leavers group")),
+    reason: "the DfE's 2023 care-leaver figures exclude Barnsley (the 2023 release's data guidance), so that year is not quite comparable with the others",
+    one_period: true,
+}];
 
 /// Asy_D11's documented changes: its national placeholder rows (`N/A - Section 4 (pre-2018)`,
 /// `N/A - Section 98 (pre-Dec 2022)`, `N/A - Subsistence Only (Dec 2023 - Sep 2024)`) mark when
@@ -146,16 +158,19 @@ const ASY_D11_BREAKS: &[KnownBreak] = &[
     KnownBreak {
         date: "2018-03-31",
         category: Some(("support_type", "Section 4")),
+        one_period: false,
         reason: "Section 4 support is given by local authority from 2018 Q1; before it, it was one national figure (the source's row 'N/A - Section 4 (pre-2018)'), in no area",
     },
     KnownBreak {
         date: "2022-12-31",
         category: Some(("support_type", "Section 98")),
+        one_period: false,
         reason: "Section 98 support is given by local authority from 2022 Q4; before it, it was one national figure (the source's row 'N/A - Section 98 (pre-Dec 2022)'), in no area; area figures include it from this quarter",
     },
     KnownBreak {
         date: "2023-12-31",
         category: Some(("accommodation_type", "Subsistence Only")),
+        one_period: false,
         reason: "from December 2023, subsistence-only Section 95 support is given as one national figure (the source's row 'N/A - Subsistence Only (Dec 2023 - Sep 2024)'), no longer by local authority; area figures leave it out from this quarter",
     },
 ];
@@ -217,7 +232,7 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
             measure: Measure::Stock,
             totals: Totals::Keep,
             counts: "children on 31 March",
-            breaks: &[],
+            breaks: DFE_BREAKS,
         },
         SourceKind::Records | SourceKind::Population => return None,
     })

@@ -44,6 +44,8 @@ pub struct SeriesBreak {
     pub reason: String,
     /// Declared in the pipeline file (else known from the table's layout).
     pub declared: bool,
+    /// A caveat on one period only (noted, the series not split).
+    pub one_period: bool,
 }
 
 /// A checked data test on one column of a records source.
@@ -1157,6 +1159,7 @@ fn series_breaks(
                 category: b.category.map(|(c, v)| (c.to_string(), v.to_string())),
                 reason: b.reason.to_string(),
                 declared: false,
+                one_period: b.one_period,
             })
         })
         .collect();
@@ -1174,6 +1177,7 @@ fn series_breaks(
                 category: None,
                 reason: reason.to_string(),
                 declared: true,
+                one_period: false,
             }),
             Err(_) => err(
                 b.date.span(),

@@ -143,6 +143,12 @@ fn caveats(plan: &Plan, table: &DisclosedTable, ii: usize) -> Vec<String> {
             )
         })
         .collect();
+    out.extend(
+        table
+            .period_notes(ii)
+            .iter()
+            .map(|(p, note)| format!("{}: {note}.", period::label(plan.period, *p))),
+    );
     let covered: Vec<(i32, f64, f64)> = table
         .periods()
         .iter()
