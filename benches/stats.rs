@@ -50,6 +50,7 @@ fn kernels(c: &mut Criterion) {
         suppress_zeros: false,
         exempt_published: false,
         breakdown_level: jsna::pipeline::spec::BreakdownLevel::Area,
+        median_min: 20,
     };
     c.bench_function("disclosure primary rule, 1M cells", |b| {
         b.iter(|| {

@@ -4511,3 +4511,63 @@ fn a_second_population_source_and_population_year_are_checked() {
         .read("reports/example/index.html")
         .contains("at mid-2022 (the same year for every period"));
 }
+
+#[test]
+fn medians_are_published_only_from_a_published_count_that_hides_their_values() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let medians: Vec<_> = rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == "median_days_to_assessment")
+        .collect();
+    let (mut shown, mut hidden) = (0, 0);
+    for r in &medians {
+        match r["Value"].as_str() {
+            "[c]" => {
+                hidden += 1;
+                assert_eq!(
+                    r["Valuenote"],
+                    "[c] suppressed to protect confidentiality (disclosure control)"
+                );
+                // Hidden by the count's own rule, or by the median rule on a published count.
+                assert!(r["Count"] == "[c]" || r["Count"].parse::<f64>().unwrap() < 20.0);
+            }
+            "[x]" => assert_eq!(r["Count"], "0"),
+            v => {
+                shown += 1;
+                let v: f64 = v.parse().unwrap();
+                assert_eq!(
+                    v,
+                    v.round(),
+                    "a whole number: a half would tell an even count"
+                );
+                assert!(r["Count"].parse::<f64>().unwrap() >= 20.0, "{r:?}");
+                for c in [
+                    "LowerCI95.0limit",
+                    "UpperCI95.0limit",
+                    "LowerCI99.8limit",
+                    "UpperCI99.8limit",
+                ] {
+                    let b: f64 = r[c].parse().unwrap_or_else(|_| panic!("{c} shown: {r:?}"));
+                    assert_eq!(b, b.round());
+                }
+            }
+        }
+    }
+    assert!(
+        shown > 100 && hidden > 100,
+        "shown {shown}, hidden {hidden}"
+    );
+
+    // The minimum must leave every published median 10 values or more.
+    let text = w
+        .read("pipelines/example.toml")
+        .edit("rounding = 5", "rounding = 5\nmedian_min_values = 8");
+    w.write("pipelines/example.toml", &text);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &["median_min_values must be at least 12", "got 8"],
+    );
+}

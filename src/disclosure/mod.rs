@@ -579,19 +579,34 @@ fn publish_count(r: &CountRow, count: Cell, rule: DisclosureRule) -> PublishedRo
 
 /// A median: the number of values is protected like a count, and a suppressed count suppresses
 /// the median and its intervals. The median itself is not rounded.
+/// A median: published only where the published (rounded) count of values reaches
+/// `median_min`, so that whether it is shown says nothing the count does not; rounded to a whole
+/// number, so that a half does not tell an even count; and with intervals that then always exist
+/// and are never the smallest and largest values. Under the minimum it is `[c]` with the one
+/// suppression note.
 fn publish_median(r: &CountRow, rule: DisclosureRule) -> PublishedRow {
     let count = protect(r.numerator, rule);
     let mut row = PublishedRow::empty(r, count, Cell::NotApplicable);
+    let protected = rule.threshold > 0;
     match (count, r.median) {
         (Cell::Suppressed, _) => {
             row.value = Cell::Suppressed;
             row.note = SUPPRESSED_NOTE.into();
         }
+        (Cell::Value(c), Some(_)) if protected && c < rule.median_min as f64 => {
+            row.value = Cell::Suppressed;
+            row.note = SUPPRESSED_NOTE.into();
+        }
         (Cell::Value(_), Some(m)) => {
-            row.value = Cell::Value(m.value);
-            row.ci95 = m.ci95;
-            row.ci998 = m.ci998;
-            row.note = "Median with a distribution-free interval; the count of values is rounded to the nearest 5".into();
+            let round = |v: f64| if protected { v.round() } else { v };
+            row.value = Cell::Value(round(m.value));
+            row.ci95 = m.ci95.map(|(a, b)| (round(a), round(b)));
+            row.ci998 = m.ci998.map(|(a, b)| (round(a), round(b)));
+            row.note = if protected {
+                format!("Median with a distribution-free interval, rounded to a whole number; the count of values is rounded to the nearest {}", rule.rounding)
+            } else {
+                "Median with a distribution-free interval".into()
+            };
         }
         _ => row.note = "[x] no values".into(),
     }
@@ -612,6 +627,7 @@ mod tests {
         suppress_zeros: false,
         exempt_published: false,
         breakdown_level: crate::pipeline::spec::BreakdownLevel::Area,
+        median_min: 20,
     };
 
     #[test]

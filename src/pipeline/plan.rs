@@ -151,6 +151,8 @@ pub struct DisclosureRule {
     pub exempt_published: bool,
     /// The geography level breakdown rows are published at.
     pub breakdown_level: super::spec::BreakdownLevel,
+    /// Medians are published only from this published (rounded) count of values.
+    pub median_min: u64,
 }
 
 impl DisclosureRule {
@@ -161,6 +163,7 @@ impl DisclosureRule {
         suppress_zeros: false,
         exempt_published: false,
         breakdown_level: crate::pipeline::spec::BreakdownLevel::Area,
+        median_min: 0,
     };
 }
 
@@ -913,6 +916,17 @@ fn compile(
         .no_suppression_reason
         .as_ref()
         .map(|r| r.trim().to_string());
+    // A published count of `median_min_values` must mean at least 10 values (n ≥ count − half
+    // the rounding), so that both intervals always exist and neither is the whole range.
+    let floor = 10 + spec.disclosure.rounding / 2;
+    let median_min = *spec.disclosure.median_min_values.get_ref();
+    if spec.disclosure.threshold > 0 && median_min < floor.max(spec.disclosure.threshold + 1) {
+        problems.push(format!(
+            "{}: [disclosure] median_min_values must be at least {} (10 values plus half the rounding, and more than the threshold), got {median_min}: a median of fewer values gives individual values away",
+            path.display(),
+            floor.max(spec.disclosure.threshold + 1)
+        ));
+    }
     match (spec.disclosure.threshold, &opt_out) {
         (0, None) => problems.push(format!(
             "{}: [disclosure] threshold = 0 turns off suppression (primary and secondary). Counts of 1 upward would be published. If that is really meant (for a restricted audience), say why: [disclosure] no_suppression_reason = \"...\" (written into the report)",
@@ -964,6 +978,11 @@ fn compile(
             suppress_zeros: spec.disclosure.suppress_zeros,
             exempt_published: spec.disclosure.exempt_published,
             breakdown_level: spec.disclosure.breakdown_level,
+            median_min: if spec.disclosure.threshold == 0 {
+                0
+            } else {
+                *spec.disclosure.median_min_values.get_ref()
+            },
         },
         out_dir,
         restricted_dir: restricted_spec.map(|(p, _)| p),

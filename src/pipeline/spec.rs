@@ -352,6 +352,15 @@ pub struct DisclosureSpec {
     /// Required with `threshold = 0`: why no count is suppressed (written into the report).
     #[serde(default)]
     pub no_suppression_reason: Option<String>,
+    /// A median (and its intervals) is published only where the published, rounded count of
+    /// its values is at least this; below it the median is `[c]`. Small medians give values
+    /// away: an interval's ends are individual values, and whether one exists tells n.
+    #[serde(default = "default_median_min_values")]
+    pub median_min_values: Spanned<u64>,
+}
+
+fn default_median_min_values() -> Spanned<u64> {
+    Spanned::new(0..0, 20)
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -371,6 +380,7 @@ impl Default for DisclosureSpec {
             exempt_published: true,
             breakdown_level: BreakdownLevel::default(),
             no_suppression_reason: None,
+            median_min_values: default_median_min_values(),
         }
     }
 }
