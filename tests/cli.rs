@@ -1806,6 +1806,19 @@ fn real_data() -> PathBuf {
     p.canonicalize().unwrap()
 }
 
+/// How the pages write a value: one decimal place, or two significant figures under 1.
+fn for_reading(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1.0 {
+        let mut decimals = 1;
+        while v.abs() * 10f64.powi(decimals) < 10.0 {
+            decimals += 1;
+        }
+        format!("{v:.*}", decimals as usize)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 fn round5(x: f64) -> f64 {
     (x / 5.0).round() * 5.0
 }
@@ -3729,7 +3742,7 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
             .collect();
         let at = |code: &str| latest.iter().find(|r| r["AreaCode"] == code).unwrap();
         let shown = |r: &BTreeMap<String, String>| match r["Value"].parse::<f64>() {
-            Ok(v) => format!("{v:.1}"),
+            Ok(v) => for_reading(v),
             Err(_) => r["Value"].clone(),
         };
         let area = at("E06000010");
@@ -3742,8 +3755,8 @@ fn the_spine_chart_places_each_area_on_the_range_of_all_areas() {
             .collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        assert_eq!(cells[4], format!("{lo:.1}"), "{id}");
-        assert_eq!(cells[7], format!("{hi:.1}"), "{id}");
+        assert_eq!(cells[4], for_reading(lo), "{id}");
+        assert_eq!(cells[7], for_reading(hi), "{id}");
         assert_eq!(
             cells[8], area["ComparedtoEnglandvalueorpercentiles"],
             "{id}"
@@ -3864,7 +3877,7 @@ fn population_pyramids_show_the_rounded_estimates_by_sex_and_age() {
         let females = expected[&(cells[0].clone(), "Female".to_string())];
         assert_eq!(cells[1], rounded(males), "{}", cells[0]);
         assert_eq!(cells[2], rounded(females), "{}", cells[0]);
-        let share = |v: f64| format!("{:.1}%", 100.0 * (v / 5.0).round() * 5.0 / total);
+        let share = |v: f64| format!("{}%", for_reading(100.0 * (v / 5.0).round() * 5.0 / total));
         assert_eq!(cells[3], share(males), "{}", cells[0]);
         assert_eq!(cells[4], share(females), "{}", cells[0]);
         assert_eq!(cells.len(), 7, "with the benchmark's shares");
@@ -4570,4 +4583,61 @@ fn medians_are_published_only_from_a_published_count_that_hides_their_values() {
         2,
         &["median_min_values must be at least 12", "got 8"],
     );
+}
+
+#[test]
+fn key_messages_say_where_an_area_stands_with_its_rank_and_ratio() {
+    let w = Work::new();
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let rows = csv_rows(&w.read("reports/example/indicators.csv"));
+    let id = "asylum_support_rate";
+    let latest = rows
+        .iter()
+        .filter(|r| r["IndicatorID"] == id)
+        .map(|r| r["Timeperiod"].clone())
+        .max()
+        .unwrap();
+    let mut areas: Vec<(f64, String, String)> = rows
+        .iter()
+        .filter(|r| {
+            r["IndicatorID"] == id
+                && r["AreaType"] == "Local authority"
+                && r["Timeperiod"] == latest
+        })
+        .map(|r| {
+            (
+                r["Value"].parse().unwrap(),
+                r["AreaCode"].clone(),
+                r["AreaName"].clone(),
+            )
+        })
+        .collect();
+    areas.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = rows
+        .iter()
+        .find(|r| r["IndicatorID"] == id && r["AreaType"] == "England" && r["Timeperiod"] == latest)
+        .unwrap()["Value"]
+        .parse()
+        .unwrap();
+    let page = |code: &str| {
+        w.read(&format!("reports/example/areas/{code}.html"))
+            .replace("&#x2f;", "/")
+            .replace("&#x27;", "'")
+    };
+    let (top, second) = (&areas[0], &areas[1]);
+    let n = areas.len();
+    assert!(page(&top.1).contains(&format!(
+        "People on asylum support per 10,000 residents, {latest}: {} {:.1} per 10,000 residents, the highest of {n} areas; {:.1} times All sample areas",
+        top.2,
+        top.0,
+        top.0 / total
+    )));
+    assert!(page(&second.1).contains(&format!("the 2nd highest of {n} areas")));
+    let bottom = &areas[n - 1];
+    assert!(page(&bottom.1).contains("the lowest of"));
+    let overview = w.read("reports/example/index.html").replace("&#x2f;", "/");
+    assert!(overview.contains(&format!(
+        "People on asylum support per 10,000 residents, {latest} (All sample areas: {total:.1} per 10,000 residents), {n} areas: highest {}",
+        top.2
+    )));
 }

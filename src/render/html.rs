@@ -210,8 +210,230 @@ pub struct ChartOut {
     pub svg: String,
 }
 
+/// A value for reading: one decimal place, or two significant figures for a value under 1 (so
+/// a small rate is 0.018, not 0.0).
 fn fmt1(v: f64) -> String {
-    format!("{v:.1}")
+    if v != 0.0 && v.abs() < 1.0 && v.is_finite() {
+        let decimals = (1 - v.abs().log10().floor() as i32).clamp(1, 6) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// "the highest", "the 2nd highest", …, "the lowest" of `m`.
+fn rank_phrase(rank: usize, m: usize) -> String {
+    let ordinal = |n: usize| {
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        format!("{n}{suffix}")
+    };
+    match rank {
+        1 => "the highest".into(),
+        r if r == m => "the lowest".into(),
+        r if r > m / 2 => format!("the {} lowest", ordinal(m + 1 - r)),
+        r => format!("the {} highest", ordinal(r)),
+    }
+}
+
+/// The overview's findings for a whole-population indicator: the highest and the lowest area at
+/// the indicator's own latest period, with the ratio to the benchmark.
+fn extremes(plan: &Plan, table: &DisclosedTable, ii: usize, unit: &str) -> Vec<String> {
+    let ind = &plan.indicators[ii];
+    if !ind.groups.is_empty() || !matches!(ind.method, Method::Rate | Method::Proportion) {
+        return Vec::new();
+    }
+    let Some(p) = own_latest(table, ii, None, 0) else {
+        return Vec::new();
+    };
+    let mut shown: Vec<(f64, &str)> = table
+        .areas()
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.level == Level::Area)
+        .filter_map(|(a, info)| {
+            Some((
+                table.get((ii, None, None, a, p))?.value.value()?,
+                info.name.as_str(),
+            ))
+        })
+        .collect();
+    if shown.len() < 2 {
+        return Vec::new();
+    }
+    shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let total = table
+        .get((ii, None, None, 0, p))
+        .and_then(|t| t.value.value());
+    let total_name = &table.areas()[0].name;
+    let times = |v: f64| match total.filter(|t| *t > 0.0) {
+        Some(t) => format!(
+            ", {} times {total_name}",
+            if v / t >= 10.0 {
+                format!("{:.0}", v / t)
+            } else {
+                format!("{:.1}", v / t)
+            }
+        ),
+        None => String::new(),
+    };
+    let (hi, lo) = (shown[0], shown[shown.len() - 1]);
+    let benchmark = total.map_or(String::new(), |t| {
+        format!(" ({total_name}: {})", with_unit(t, unit))
+    });
+    let at_top: Vec<&str> = shown.iter().filter(|x| x.0 == hi.0).map(|x| x.1).collect();
+    let at_bottom = shown.iter().filter(|x| x.0 == lo.0).count();
+    let highest = if at_top.len() == 1 {
+        format!(
+            "highest {} ({}{})",
+            hi.1,
+            with_unit(hi.0, unit),
+            times(hi.0)
+        )
+    } else {
+        format!(
+            "highest {} areas ({}{})",
+            at_top.len(),
+            with_unit(hi.0, unit),
+            times(hi.0)
+        )
+    };
+    let lowest = match (lo.0 == 0.0, at_bottom) {
+        (true, n) if n > 1 => format!("{n} areas had none"),
+        (true, _) => format!("lowest {}, which had none", lo.1),
+        (false, 1) => format!("lowest {} ({})", lo.1, with_unit(lo.0, unit)),
+        (false, n) => format!("lowest {n} areas ({})", with_unit(lo.0, unit)),
+    };
+    vec![format!(
+        "{}, {}{benchmark}, {} areas: {highest}; {lowest}.",
+        ind.name,
+        period::label(plan.period, p),
+        shown.len()
+    )]
+}
+
+/// An indicator's own latest period with a published value for `area` (a table that ends
+/// earlier, such as NTS, keeps its own).
+fn own_latest(table: &DisclosedTable, ii: usize, group: Option<usize>, area: usize) -> Option<i32> {
+    table.periods().iter().rev().copied().find(|&p| {
+        table
+            .get((ii, group, None, area, p))
+            .is_some_and(|r| r.value.value().is_some())
+    })
+}
+
+/// Where an area stands on an indicator of the whole population (a published table's rate), at
+/// the indicator's own latest period: value, rank among the areas with a published value, ratio
+/// to the benchmark, the comparison, a threshold crossed and a significant trend. Only from
+/// published values, so nothing in it narrows a suppressed figure.
+fn standing(
+    plan: &Plan,
+    table: &DisclosedTable,
+    ii: usize,
+    area: usize,
+    unit: &str,
+) -> Option<String> {
+    let ind = &plan.indicators[ii];
+    if !ind.groups.is_empty() || !matches!(ind.method, Method::Rate | Method::Proportion) {
+        return None;
+    }
+    let p = own_latest(table, ii, None, area)?;
+    let row = table.get((ii, None, None, area, p))?;
+    let v = row.value.value()?;
+    let mut values: Vec<f64> = table
+        .areas()
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.level == Level::Area)
+        .filter_map(|(a, _)| table.get((ii, None, None, a, p))?.value.value())
+        .collect();
+    values.sort_by(|a, b| b.total_cmp(a));
+    let m = values.len();
+    let first = values.iter().position(|&x| x == v)? + 1;
+    let tied = values.iter().filter(|&&x| x == v).count();
+    let last = first + tied - 1;
+    let place = match (v == 0.0, tied) {
+        (true, _) => format!("none, as in {} of the {m} areas", tied),
+        (false, 1) => format!("{} of {m} areas", rank_phrase(first, m)),
+        (false, _) if last == m => format!("the lowest of {m} areas, with {} others", tied - 1),
+        (false, _) => format!(
+            "{} of {m} areas, with {} others",
+            rank_phrase(first, m),
+            tied - 1
+        ),
+    };
+    let name = &table.areas()[area].name;
+    let mut s = format!(
+        "{}, {}: {name} {}, {place}",
+        ind.name,
+        period::label(plan.period, p),
+        if v == 0.0 {
+            "had".to_string()
+        } else {
+            with_unit(v, unit)
+        },
+    )
+    .replace(" had, none", " had none");
+    if let Some(t) = table
+        .get((ii, None, None, 0, p))
+        .and_then(|t| t.value.value())
+        .filter(|t| *t > 0.0)
+    {
+        let total_name = &table.areas()[0].name;
+        let ratio = v / t;
+        let verdict = match row.vs_total {
+            Comparison::Higher | Comparison::Worse | Comparison::Better | Comparison::Lower => {
+                format!(", significantly {}", row.vs_total.label().to_lowercase())
+            }
+            Comparison::Similar => ", not significantly different".into(),
+            _ => String::new(),
+        };
+        if v == 0.0 {
+            s.push_str(&format!(" ({total_name}: {}){verdict}", with_unit(t, unit)));
+        } else if (0.95..1.05).contains(&ratio) {
+            s.push_str(&format!(
+                "; close to {total_name} ({}){verdict}",
+                with_unit(t, unit)
+            ));
+        } else {
+            s.push_str(&format!(
+                "; {} times {total_name} ({}){verdict}",
+                if ratio >= 10.0 {
+                    format!("{ratio:.0}")
+                } else {
+                    format!("{ratio:.1}")
+                },
+                with_unit(t, unit)
+            ));
+        }
+    }
+    if row.at_threshold == Some(true) {
+        if let Some(th) = ind.threshold {
+            s.push_str(&format!(
+                "; at or above the planning threshold of {}",
+                with_unit(th, unit)
+            ));
+        }
+    }
+    {
+        use crate::stats::trend::Trend::*;
+        match row.trend {
+            Increasing | IncreasingGettingBetter | IncreasingGettingWorse => {
+                s.push_str("; rising significantly over the last five periods")
+            }
+            Decreasing | DecreasingGettingBetter | DecreasingGettingWorse => {
+                s.push_str("; falling significantly over the last five periods")
+            }
+            _ => {}
+        }
+    }
+    s.push('.');
+    Some(s)
 }
 
 /// A value with its unit: `70.7%`, or `12.3 per 10,000 residents`.
@@ -284,7 +506,7 @@ fn unit(plan: &Plan, ind: usize) -> String {
     match (i.method, i.multiplier) {
         (Method::Proportion, 100.0) => "%".into(),
         (Method::Proportion, m) => format!("per {}", super::tables::number(m)),
-        (Method::Rate, m) => format!("per {} residents", super::tables::number(m)),
+        (Method::Rate, m) => format!("per {} residents", crate::ingest::published::grouped(m)),
         (Method::Median, _) => String::new(),
         (Method::Representation, 1.0) => "(1 = in proportion)".into(),
         (Method::Representation, m) => format!("({} = in proportion)", super::tables::number(m)),
@@ -354,6 +576,20 @@ pub fn page(
     let mut indicators = Vec::new();
     let mut charts_out = Vec::new();
     let mut key_messages = Vec::new();
+    // Where the area stands on each whole-population indicator comes first: on the overview,
+    // the highest and the lowest areas.
+    let mut standings = Vec::new();
+    for (ii, ind) in plan.indicators.iter().enumerate() {
+        if plan.source_of(ind).kind.is_national() {
+            continue;
+        }
+        let u = unit(plan, ii);
+        if overview {
+            standings.extend(extremes(plan, table, ii, &u));
+        } else if let Some(s) = standing(plan, table, ii, area, &u) {
+            standings.push(s);
+        }
+    }
     for (ii, ind) in plan.indicators.iter().enumerate() {
         // A national table's figures are at the total alone: on the overview only.
         let national = plan.source_of(ind).kind.is_national();
@@ -651,10 +887,14 @@ pub fn page(
             .iter()
             .map(|&p| period::label(plan.period, p))
             .collect(),
-        key_messages: key_messages
-            .iter()
-            .filter(|(similar, _)| !similar)
-            .map(|(_, m)| m.clone())
+        key_messages: standings
+            .into_iter()
+            .chain(
+                key_messages
+                    .iter()
+                    .filter(|(similar, _)| !similar)
+                    .map(|(_, m)| m.clone()),
+            )
             .collect(),
         no_difference: key_messages
             .iter()
