@@ -2247,7 +2247,21 @@ fn the_real_nts_nrm_and_dfe_tables_load_with_their_totals_checked() {
     }
     assert_eq!(checked, 24);
     // Kent, over the 0.1% rule by its own transfers out in 2023 Q3.
-    assert!(kent / children["E10000016"] * 10_000.0 > 10.0);
+    let kent_rate = kent / children["E10000016"] * 10_000.0;
+    assert!(kent_rate > 10.0);
+    // Its page states it with NTS's own latest period (the pipeline's latest is 2024 Q3), in the
+    // key messages and on the spine chart.
+    let page = w
+        .read("reports/upper_tier/areas/E10000016.html")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/");
+    assert!(page.contains(&format!(
+        "Unaccompanied children transferred out under the National Transfer Scheme per 10,000 children, 2023 Q3: Kent {kent_rate:.1} per 10,000 children"
+    )));
+    assert!(page.contains("at or above the planning threshold of 10.0 per 10,000 children"));
+    assert!(page.contains(
+        "<th scope=\"row\">Unaccompanied children transferred out under the National Transfer Scheme per 10,000 children, 2023 Q3</th>"
+    ));
     // National context from the DfE, England: the published totals, as published.
     let dfe = |file: &str| csv_rows(&fs::read_to_string(data.join("dfe").join(file)).unwrap());
     // The DfE files open with a byte-order mark, which may or may not be in the first key.

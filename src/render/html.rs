@@ -1342,7 +1342,8 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// An area page's spine chart: each indicator's headline group, latest period, the area against
 /// the benchmark and the range of every area. None when no indicator has a benchmark value.
 fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Chart, FigureView)> {
-    let latest = *table.periods().last()?;
+    let last = *table.periods().last()?;
+    let mut any_own = false;
     let areas = table.areas();
     let (total, region) = (&areas[0].name, areas[area].region);
     let mut rows = Vec::new();
@@ -1353,6 +1354,10 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
             continue;
         }
         let g = headline_group(plan, ii);
+        // Each indicator at its own latest period (NTS ends before asylum support does).
+        let Some(latest) = own_latest(table, ii, g, 0) else {
+            continue;
+        };
         let value_at = |a: usize| {
             table
                 .get((ii, g, None, a, latest))
@@ -1392,7 +1397,13 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
             },
         );
         let who = g.map_or_else(String::new, |g| format!(" ({})", plan.groups[g].label));
-        let label = format!("{}{who}", ind.name);
+        let when = if latest == last {
+            String::new()
+        } else {
+            any_own = true;
+            format!(", {}", period::label(plan.period, latest))
+        };
+        let label = format!("{}{who}{when}", ind.name);
         cells.push(vec![
             label.clone(),
             shown(value, &marker),
@@ -1405,7 +1416,12 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
             compared.label().to_string(),
         ]);
         rows.push(SpineRow {
-            label: ind.name.clone(),
+            // The period first, so that a label cut short in the chart still shows it.
+            label: if when.is_empty() {
+                ind.name.clone()
+            } else {
+                format!("{}: {}", period::label(plan.period, latest), ind.name)
+            },
             value,
             marker: marker.clone(),
             benchmark,
@@ -1427,8 +1443,12 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
         return None;
     }
     let name = &areas[area].name;
-    let latest_label = period::label(plan.period, latest);
-    let title = format!("{name} against {total} and every area, {latest_label}");
+    let latest_label = period::label(plan.period, last);
+    let title = if any_own {
+        format!("{name} against {total} and every area, {latest_label} (or an indicator's own latest period, named beside it)")
+    } else {
+        format!("{name} against {total} and every area, {latest_label}")
+    };
     let count = |pick: fn(Comparison) -> bool| rows.iter().filter(|r| pick(r.compared)).count();
     let verdicts = [
         (
@@ -1486,7 +1506,7 @@ fn funnel_figure(
     unit: &str,
 ) -> Option<(Chart, FigureView)> {
     let ind = &plan.indicators[ii];
-    let latest = *table.periods().last()?;
+    let latest = own_latest(table, ii, group, 0)?;
     let m = ind.multiplier;
     let limits_at = |average: f64, n: f64, conf: f64| {
         crate::indicators::compare::funnel_limits(ind.method, m, average, n, conf)
