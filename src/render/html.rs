@@ -1176,13 +1176,38 @@ fn pyramid_figure(
         alt.push_str(&format!(" Black ticks mark the shares of {total}."));
     }
     alt.push_str(" The table below gives every value.");
+    // The chart draws each band's share per year of age: bands differ in width (15-17, 18-19).
+    let widths: Vec<f64> = p.bands.iter().map(|b| band_width(b)).collect();
+    let per_year = |s: &[charts::Shares]| -> Vec<charts::Shares> {
+        s.iter()
+            .zip(&widths)
+            .map(|(&(m, f), w)| (m.map(|v| v / w), f.map(|v| v / w)))
+            .collect()
+    };
     let chart = Chart::Pyramid(Pyramid {
         title: title.clone(),
         bands: p.bands.clone(),
-        shares,
-        benchmark: benchmark.map(|b| (total.clone(), b)),
+        shares: per_year(&shares),
+        benchmark: benchmark.map(|b| (total.clone(), per_year(&b))),
     });
     (chart, FigureView::new(title, alt, headers, rows))
+}
+
+/// The years an age band spans: `15-17` is 3, `90+` is taken as 5 (as wide as the bands before
+/// it); a label that is no band counts as 1.
+fn band_width(band: &str) -> f64 {
+    let b = band.trim();
+    if let Some((lo, hi)) = b.split_once('-') {
+        if let (Ok(lo), Ok(hi)) = (lo.trim().parse::<f64>(), hi.trim().parse::<f64>()) {
+            if hi >= lo {
+                return hi - lo + 1.0;
+            }
+        }
+    }
+    if b.ends_with('+') {
+        return 5.0;
+    }
+    1.0
 }
 
 /// A name made safe for a file: lower-case letters and digits, other runs as `_`.
@@ -1683,4 +1708,33 @@ fn key_message(plan: &Plan, label: &str, gap: &Gap, reference: &str, unit: &str)
         with_unit(ref_value, unit),
         reference.to_lowercase(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_bands_have_their_width_in_years() {
+        assert_eq!(band_width("0-4"), 5.0);
+        assert_eq!(band_width("15-17"), 3.0);
+        assert_eq!(band_width("18-19"), 2.0);
+        assert_eq!(band_width("90+"), 5.0);
+        assert_eq!(band_width("42"), 1.0);
+        assert_eq!(band_width("unknown"), 1.0);
+    }
+
+    #[test]
+    fn ranks_read_as_words() {
+        assert_eq!(rank_phrase(1, 318), "the highest");
+        assert_eq!(rank_phrase(2, 318), "the 2nd highest");
+        assert_eq!(rank_phrase(23, 318), "the 23rd highest");
+        assert_eq!(rank_phrase(318, 318), "the lowest");
+        assert_eq!(rank_phrase(317, 318), "the 2nd lowest");
+        assert_eq!(rank_phrase(308, 318), "the 11th lowest");
+        assert_eq!(fmt1(0.0181), "0.018");
+        assert_eq!(fmt1(0.5), "0.50");
+        assert_eq!(fmt1(82.63), "82.6");
+        assert_eq!(fmt1(0.0), "0.0");
+    }
 }

@@ -388,8 +388,12 @@ impl Zip {
         } else {
             zip::CompressionMethod::Stored
         };
+        // Level 2: measured on 1 M records (300 areas, 20 quarters), the run takes 8.7 s against
+        // 10.2 s at the default level 6, for workbooks about a third larger (xlsx 17.9 MB
+        // against 13.1 MB). Level 4 was 9.2 s and a fifth larger.
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(method)
+            .compression_level(compress.then_some(2))
             .last_modified_time(zip::DateTime::default());
         self.w.start_file(name, options).map_err(|e| self.err(e))
     }

@@ -1,5 +1,6 @@
-//! Population pyramid: the share of residents in each age band, males to the left and females to
-//! the right, youngest at the bottom, with the benchmark's shares as black ticks.
+//! Population pyramid: the share of residents per year of age in each age band (so that a band
+//! of 3 years, 15-17, does not look like a dip beside one of 5), males to the left and females
+//! to the right, youngest at the bottom, with the benchmark's shares as black ticks.
 
 use super::{nice_max, small_font, text_font, tick, title, BAR, INK, REFERENCE};
 use crate::error::Result;
@@ -13,7 +14,7 @@ pub struct Pyramid {
     pub title: String,
     /// Youngest first.
     pub bands: Vec<String>,
-    /// Per band: (male %, female %), None where the count is suppressed.
+    /// Per band: (male %, female %) per year of age, None where the count is suppressed.
     pub shares: Vec<Shares>,
     /// The benchmark's shares, drawn as ticks (area pages).
     pub benchmark: Option<(String, Vec<Shares>)>,
@@ -131,9 +132,9 @@ pub(super) fn draw<DB: DrawingBackend>(
     }
     let note = match &chart.benchmark {
         Some((name, _)) => format!(
-            "Share of all residents in each age band. Black ticks: {name}. [c]: too small to publish."
+            "Share of all residents per year of age in each band (bands differ in width). Black ticks: {name}. [c]: too small to publish."
         ),
-        None => "Share of all residents in each age band. [c]: too small to publish.".to_string(),
+        None => "Share of all residents per year of age in each band (bands differ in width). [c]: too small to publish.".to_string(),
     };
     root.draw(&Text::new(note, (16, bottom + 30), text_font()))
         .map_err(e)?;
