@@ -23,6 +23,7 @@ pub mod error;
 pub mod indicators;
 pub mod ingest;
 pub mod log;
+pub mod markdown;
 pub mod pipeline;
 pub mod publish;
 pub mod render;

@@ -4655,3 +4655,54 @@ fn key_messages_say_where_an_area_stands_with_its_rank_and_ratio() {
         top.2
     )));
 }
+
+#[test]
+fn the_analysts_words_reach_their_sections_safely() {
+    let w = Work::new();
+    let text = w.read("pipelines/example.toml").edit(
+        "[narrative]",
+        "[narrative.areas.E06000010]\nsummary = \"Hull's **own** summary <script>alert(1)</script> [x](javascript:alert(2))\"\nimplications = \"Hull should act.\"\n\n[narrative]",
+    );
+    w.write("pipelines/example.toml", &text);
+    ok(&w.jsna(&["run", "pipelines/example.toml"]));
+    let overview = w.read("reports/example/index.html");
+    assert!(overview.contains("<h2 id=\"summary\">Summary</h2>"));
+    assert!(overview.contains("<strong>synthetic</strong>"));
+    assert!(overview.contains("<h2 id=\"implications\">Implications for commissioning</h2>"));
+    assert!(overview.contains("<a href=\"#implications\">Implications for commissioning</a>"));
+    assert!(
+        overview.contains("The sample&#x27;s records are generated at random")
+            || overview.contains("The sample's records are generated at random")
+    );
+    assert!(!overview.contains("Hull's **own**") && !overview.contains("Hull&#x27;s <strong>own"));
+    let hull = w.read("reports/example/areas/E06000010.html");
+    assert!(
+        hull.contains("<strong>own</strong>"),
+        "the area's own summary"
+    );
+    assert!(hull.contains("Hull should act."));
+    assert!(!hull.contains("<script>alert"), "raw HTML is shown as text");
+    assert!(hull.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!hull.contains("javascript:"), "unsafe links are dropped");
+    assert!(
+        !hull.contains("Name what commissioners should do"),
+        "not the overview's"
+    );
+    let other = w.read("reports/example/areas/E08000025.html");
+    assert!(
+        !other.contains("id=\"summary\""),
+        "no summary where none is given"
+    );
+    assert!(
+        other.contains("Groups overlap: one person can be in several groups."),
+        "caveats on every page"
+    );
+
+    let bad = text.replace("[narrative.areas.E06000010]", "[narrative.areas.E99999999]");
+    w.write("pipelines/example.toml", &bad);
+    exits(
+        &w.jsna(&["validate", "pipelines/example.toml"]),
+        2,
+        &["[narrative.areas] names E99999999 that is no area of this pipeline"],
+    );
+}

@@ -80,6 +80,22 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
             "the area lookup has no areas: every figure would be empty",
         ));
     }
+    let unknown: Vec<&str> = plan
+        .narrative
+        .areas
+        .keys()
+        .filter(|c| !lookup.areas.iter().any(|a| &a.code == *c))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: [narrative.areas] names {} that {} no area of this pipeline (area pages are named by the codes in the lookup{})",
+            plan.pipeline_path.display(),
+            unknown.join(", "),
+            if unknown.len() == 1 { "is" } else { "are" },
+            if plan.upper_tier { ", upper-tier authorities here" } else { "" }
+        )));
+    }
     if let Some(a) = lookup
         .areas
         .iter()

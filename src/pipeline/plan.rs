@@ -34,6 +34,38 @@ pub struct Source {
     pub breaks: Vec<SeriesBreak>,
 }
 
+/// The analyst's Markdown rendered to safe HTML (see [`crate::markdown`]), by section; empty
+/// strings for sections not given.
+#[derive(Debug, Clone, Default)]
+pub struct Narrative {
+    pub summary: String,
+    pub implications: String,
+    pub caveats: String,
+    /// Area code → (summary, implications) of that area's page.
+    pub areas: std::collections::BTreeMap<String, (String, String)>,
+}
+
+impl Narrative {
+    fn from_spec(spec: &super::spec::NarrativeSpec) -> Narrative {
+        let html = |s: &Option<String>| {
+            s.as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(crate::markdown::to_safe_html)
+                .unwrap_or_default()
+        };
+        Narrative {
+            summary: html(&spec.summary),
+            implications: html(&spec.implications),
+            caveats: html(&spec.caveats),
+            areas: spec
+                .areas
+                .iter()
+                .map(|(code, a)| (code.clone(), (html(&a.summary), html(&a.implications))))
+                .collect(),
+        }
+    }
+}
+
 /// From `date` on, the source's figures are not comparable with earlier ones.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesBreak {
@@ -169,6 +201,8 @@ impl DisclosureRule {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The analyst's words, already rendered to safe HTML.
+    pub narrative: Narrative,
     pub name: String,
     pub title: String,
     pub period: PeriodKind,
@@ -988,6 +1022,7 @@ fn compile(
         restricted_dir: restricted_spec.map(|(p, _)| p),
         quality_dir: quality_spec,
         no_suppression_reason: opt_out,
+        narrative: Narrative::from_spec(&spec.narrative),
         template,
     })
 }

@@ -31,6 +31,29 @@ pub struct Spec {
     pub disclosure: DisclosureSpec,
     #[serde(default)]
     pub output: OutputSpec,
+    /// The analyst's own words (Markdown), placed in the report's sections.
+    #[serde(default)]
+    pub narrative: NarrativeSpec,
+}
+
+/// The analyst's interpretation: Markdown for the summary, the implications for commissioning
+/// and the caveats, on the overview, and per area (by area code) for its page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NarrativeSpec {
+    pub summary: Option<String>,
+    pub implications: Option<String>,
+    pub caveats: Option<String>,
+    /// By area code: that area page's own summary and implications.
+    #[serde(default)]
+    pub areas: BTreeMap<String, AreaNarrativeSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaNarrativeSpec {
+    pub summary: Option<String>,
+    pub implications: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

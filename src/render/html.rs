@@ -128,6 +128,11 @@ struct View<'a> {
     groups: Vec<(String, String)>,
     /// Every indicator's caveats, for the Caveats section: (id, name, caveats).
     caveats: Vec<(String, String, Vec<String>)>,
+    /// The analyst's words as safe HTML (see `crate::markdown`); empty when not given. An area
+    /// page takes the area's own summary and implications, and the pipeline's caveats.
+    narrative_summary: &'a str,
+    narrative_implications: &'a str,
+    narrative_caveats: &'a str,
 }
 
 /// An indicator's caveats, in words: each series break, with its period, and how much of the
@@ -865,6 +870,14 @@ pub fn page(
     } else {
         Vec::new()
     };
+    let narrative: (&str, &str) = if overview {
+        (&plan.narrative.summary, &plan.narrative.implications)
+    } else {
+        plan.narrative
+            .areas
+            .get(&table.areas()[area].code)
+            .map_or(("", ""), |(s, i)| (s.as_str(), i.as_str()))
+    };
     let caveats = indicators
         .iter()
         .filter(|i| !i.caveats.is_empty())
@@ -927,6 +940,9 @@ pub fn page(
             .map(|g| (g.label.clone(), g.sql.clone()))
             .collect(),
         caveats,
+        narrative_summary: narrative.0,
+        narrative_implications: narrative.1,
+        narrative_caveats: &plan.narrative.caveats,
     };
     let html = match &plan.template {
         None => {
