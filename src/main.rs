@@ -3,7 +3,7 @@ use jsna::cli::{Cli, Command};
 use jsna::cmd;
 use jsna::log::Log;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let log = Log::new(cli.log_format, cli.quiet);
     let result = match &cli.command {
@@ -36,11 +36,13 @@ fn main() {
             cmd::sample::run(out, opts, &log)
         }
     };
-    match result {
-        Ok(code) => std::process::exit(code),
+    // Returned, not `process::exit`: destructors run and buffered output is flushed.
+    let code = match result {
+        Ok(code) => code,
         Err(e) => {
             log.fatal(&e.to_string(), e.exit_code());
-            std::process::exit(e.exit_code());
+            e.exit_code()
         }
-    }
+    };
+    std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

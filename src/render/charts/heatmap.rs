@@ -2,7 +2,7 @@
 //! its value as text, so the shading only repeats what is written; suppressed cells are white
 //! with their marker.
 
-use super::{small_font, text_font, title, wrap, GRID, INK};
+use super::{small_font, text_font, title, wrap, wrap_lines, GRID, INK};
 use crate::error::Result;
 use plotters::prelude::*;
 
@@ -17,7 +17,7 @@ pub struct HeatMap {
     pub max: f64,
 }
 
-const TOP: i32 = 120;
+const TOP: i32 = 184;
 const ROW: i32 = 40;
 const LEFT: i32 = 250;
 const RIGHT: i32 = 804;
@@ -71,13 +71,13 @@ pub(super) fn draw<DB: DrawingBackend>(
     let width = (RIGHT - LEFT) / n;
     for (c, label) in chart.columns.iter().enumerate() {
         let x = LEFT + width * c as i32;
-        for (k, line) in wrap(label, (width / 7).max(6) as usize)
-            .into_iter()
-            .enumerate()
-        {
+        // Up to six lines, bottom-aligned on the grid, so a group's name is read whole.
+        let lines = wrap_lines(label, ((width as f64 / 6.2) as usize).max(6), 6);
+        let first = TOP - 14 - 16 * lines.len() as i32;
+        for (k, line) in lines.into_iter().enumerate() {
             root.draw(&Text::new(
                 line,
-                (x + 4, TOP - 46 + 16 * k as i32),
+                (x + 4, first + 16 * k as i32),
                 small.clone(),
             ))
             .map_err(e)?;

@@ -201,6 +201,12 @@ fn tick(v: f64) -> String {
 /// Splits a label into lines of at most `width` characters at spaces; a second line that would
 /// still overflow ends with an ellipsis.
 fn wrap(s: &str, width: usize) -> Vec<String> {
+    wrap_lines(s, width, 2)
+}
+
+/// Words in lines of at most `width` characters, at most `max` lines (the last cut with `…`).
+fn wrap_lines(s: &str, width: usize, max: usize) -> Vec<String> {
+    let max = max.max(1);
     let mut lines: Vec<String> = vec![String::new()];
     for word in s.split_whitespace() {
         let last = lines.last_mut().expect("one line");
@@ -213,9 +219,9 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
             lines.push(word.to_string());
         }
     }
-    if lines.len() > 2 {
-        let rest = lines[1..].join(" ");
-        lines.truncate(1);
+    if lines.len() > max {
+        let rest = lines[max - 1..].join(" ");
+        lines.truncate(max - 1);
         lines.push(format!(
             "{}…",
             rest.chars().take(width - 1).collect::<String>()
@@ -245,6 +251,18 @@ pub fn png(chart: &Chart, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_labels_wrap_whole_up_to_the_line_limit() {
+        let label = "Women and girls seeking asylum or with refugee status";
+        let lines = wrap_lines(label, 12, 6);
+        assert_eq!(lines.join(" "), label, "{lines:?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 12), "{lines:?}");
+        let cut = wrap_lines(label, 12, 2);
+        assert_eq!(cut.len(), 2);
+        assert!(cut[1].ends_with('…'));
+        assert_eq!(wrap("short", 20), vec!["short".to_string()]);
+    }
 
     #[test]
     fn ticks_group_thousands_and_keep_one_decimal() {
