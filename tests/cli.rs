@@ -4706,3 +4706,24 @@ fn the_analysts_words_reach_their_sections_safely() {
         &["[narrative.areas] names E99999999 that is no area of this pipeline"],
     );
 }
+
+#[test]
+fn a_condition_over_other_rows_is_refused_at_load_not_evaluated_per_batch() {
+    let w = Work::new();
+    let text = w.read("pipelines/example.toml").edit(
+        "filter = \"nrm_referral = 'Y'\"",
+        "filter = \"COUNT(*) OVER (PARTITION BY person_id) > 1\"",
+    );
+    w.write("pipelines/example.toml", &text);
+    let o = w.jsna(&["validate", "pipelines/example.toml"]);
+    exits(
+        &o,
+        2,
+        &[
+            "pipelines/example.toml:78:",
+            "uses the aggregate or window function COUNT, which depends on other rows",
+            "^^^",
+        ],
+    );
+    assert!(!w.path("reports/example").exists());
+}

@@ -463,6 +463,10 @@ fn compile(
                      what: &str,
                      err: &mut dyn FnMut(Range<usize>, String)|
      -> Expr {
+        if let Some(why) = row_dependent(sql.get_ref()) {
+            err(sql.span(), format!("{what} '{}' {why}", sql.get_ref()));
+            return lit(false);
+        }
         match sql_expr(sql.get_ref()).and_then(|e| check_expr(&record_schema, e)) {
             Ok(e) => e,
             Err(e) => {
@@ -481,6 +485,10 @@ fn compile(
 
     let check_value =
         |sql: &toml::Spanned<String>, err: &mut dyn FnMut(Range<usize>, String)| -> Expr {
+            if let Some(why) = row_dependent(sql.get_ref()) {
+                err(sql.span(), format!("value '{}' {why}", sql.get_ref()));
+                return lit(NULL);
+            }
             let checked = sql_expr(sql.get_ref()).and_then(|e| {
                 let empty = DataFrame::empty_with_schema(&record_schema);
                 let out = empty.lazy().select([e.clone().alias("v")]).collect()?;
@@ -1123,6 +1131,42 @@ fn first_line(s: &str) -> &str {
 
 /// Runs `expr` as a filter over an empty frame with the canonical schema, so unknown columns and
 /// type errors surface now, at the line of the pipeline file that wrote them.
+/// Why a record condition cannot be used, if it depends on other rows: an aggregate or a window
+/// (`COUNT(*) OVER (PARTITION BY person_id) > 1`). Records are read in batches, and a
+/// condition is evaluated row by row within each, so such a value would change with the batch
+/// size and the file format. Text inside quotes is not looked at.
+pub fn row_dependent(sql: &str) -> Option<String> {
+    static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(OVER\s*\(|(COUNT|SUM|AVG|MEAN|MIN|MAX|MEDIAN|FIRST|LAST|STDDEV|STDDEV_SAMP|STDDEV_POP|STDEV|VARIANCE|VAR|VAR_SAMP|VAR_POP|ARRAY_AGG|STRING_AGG|QUANTILE_CONT|QUANTILE_DISC|PERCENTILE_CONT|PERCENTILE_DISC|MODE|ROW_NUMBER|RANK|DENSE_RANK|LAG|LEAD|NTILE|CUME_DIST|PERCENT_RANK)\s*\()",
+        )
+        .ok()
+    });
+    // Blank out quoted text, so a value such as 'MAX(' in a string is not a function.
+    let mut unquoted = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    for c in sql.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                unquoted.push(' ');
+            }
+            Some(_) => unquoted.push(' '),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                unquoted.push(' ');
+            }
+            None => unquoted.push(c),
+        }
+    }
+    let found = PATTERN.as_ref()?.find(&unquoted)?;
+    let name = found.as_str().trim_end_matches(['(', ' ']).trim();
+    Some(format!(
+        "uses {}, which depends on other rows: conditions are evaluated one record at a time (records are read in batches), so an aggregate or window function would give different answers for different files and batch sizes. Count people or repeats with an indicator instead, or add the column to the records before the run",
+        if name.eq_ignore_ascii_case("over") { "a window (OVER)".to_string() } else { format!("the aggregate or window function {}", name.to_uppercase()) }
+    ))
+}
+
 fn check_expr(schema: &Schema, expr: Expr) -> PolarsResult<Expr> {
     let empty = DataFrame::empty_with_schema(schema);
     empty.lazy().filter(expr.clone()).collect()?;
@@ -1318,4 +1362,36 @@ fn data_tests(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_dependent;
+
+    #[test]
+    fn conditions_that_depend_on_other_rows_are_found_outside_quotes() {
+        for sql in [
+            "COUNT(*) OVER (PARTITION BY person_id) > 1",
+            "age > avg(age)",
+            "days_to_assessment > MEDIAN (days_to_assessment)",
+            "ROW_NUMBER() OVER (ORDER BY referral_date) = 1",
+            "max(age) > 90",
+        ] {
+            assert!(row_dependent(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "uasc = 'Y'",
+            "team = 'MAX(1)' AND note <> 'count(x) over (y)'",
+            "age >= 60 AND immigration_status IN ('refugee')",
+            "GREATEST(age, 18) > 20",
+            "summary_flag = 'Y'",
+        ] {
+            assert!(row_dependent(sql).is_none(), "{sql}");
+        }
+        let why = row_dependent("COUNT(*) OVER (PARTITION BY p) > 1").unwrap();
+        assert!(
+            why.contains("COUNT") && why.contains("depends on other rows"),
+            "{why}"
+        );
+    }
 }
