@@ -104,12 +104,7 @@ pub fn limit_names(confidence: f64) -> (String, String) {
 }
 
 fn num(c: &str) -> Expr {
-    col(c)
-        .str()
-        .strip_chars(lit(NULL))
-        .str()
-        .replace_all(lit(","), lit(""), true)
-        .cast(DataType::Float64)
+    crate::ingest::number_expr(col(c).str().strip_chars(lit(NULL)))
 }
 
 fn numeric_rules(columns: &[&'static str]) -> Vec<Rule<'static>> {

@@ -4727,3 +4727,44 @@ fn a_condition_over_other_rows_is_refused_at_load_not_evaluated_per_batch() {
     );
     assert!(!w.path("reports/example").exists());
 }
+
+#[test]
+fn calc_takes_commas_only_as_thousands_separators() {
+    let w = Work::new();
+    w.write(
+        "p.csv",
+        "area,numerator,denominator\nA,\"1,234\",\"5,000\"\nB,\"1,5\",100\nC,\"12,34\",100\n",
+    );
+    let o = w.jsna(&[
+        "calc",
+        "proportion",
+        "--input",
+        "p.csv",
+        "--output",
+        "o.csv",
+    ]);
+    exits(
+        &o,
+        1,
+        &[
+            "p.csv:3: column \"numerator\": \"1,5\" is missing or not a number",
+            "p.csv:4: column \"numerator\": \"12,34\" is missing or not a number",
+        ],
+    );
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "proportion",
+            "--input",
+            "p.csv",
+            "--output",
+            "o.csv",
+            "--on-error",
+            "na",
+        ],
+    );
+    assert_eq!(rows[0]["numerator"], "1234.0");
+    assert_eq!(rows[0]["denominator"], "5000.0");
+    assert_eq!(rows[1]["value"], "", "1,5 is not read as 15");
+}

@@ -559,6 +559,21 @@ pub fn parse_date(column: &str) -> Expr {
 /// Maps each distinct value of the text column `column` once through `f` and joins the answers
 /// back as the text column `out` (null where `f` gives none): for lookups that are Rust, not
 /// expressions (code history, area names), run per distinct value instead of per row.
+/// A number from text: commas are taken as thousands separators only where they group digits in
+/// threes (`1,234,567.5`); any other comma (`1,5`) leaves the text as it is, so it is not a
+/// number and is reported, never read as 15.
+pub fn number_expr(text: Expr) -> Expr {
+    let grouped = text
+        .clone()
+        .str()
+        .contains(lit(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"), false)
+        .fill_null(lit(false));
+    when(grouped)
+        .then(text.clone().str().replace_all(lit(","), lit(""), true))
+        .otherwise(text)
+        .cast(DataType::Float64)
+}
+
 pub fn map_distinct(
     frame: DataFrame,
     column: &str,

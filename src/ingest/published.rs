@@ -374,10 +374,7 @@ pub fn load(
     }
     let marker = marker.alias("marker");
     let is_marker = lowered.is_in(lit(markers).implode(false), false);
-    let number = text
-        .str()
-        .replace_all(lit(","), lit(""), true)
-        .cast(DataType::Float64);
+    let number = super::number_expr(text.clone());
     let date_column = match layout.dating {
         Dating::Column(c) | Dating::YearEndingMarch(c) => c,
         Dating::Declared => "period_end",
