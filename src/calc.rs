@@ -504,7 +504,11 @@ fn finish(o: &CalcOptions, sums: DataFrame, m: f64, standard_total: f64) -> Resu
                     continue;
                 }
                 for (li, &c) in levels.iter().enumerate() {
-                    let r = if o.method == CalcMethod::Mean {
+                    let r = if o.method == CalcMethod::Mean && v.len() == 1 {
+                        // As PHEindicatormethods' phe_mean: the value, with no interval (a
+                        // t interval needs two values).
+                        Some((v[0], None))
+                    } else if o.method == CalcMethod::Mean {
                         estimate(stats::mean(&v, c).map(Some))
                     } else {
                         // The median is published even when n is too small for an interval.

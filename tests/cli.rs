@@ -4768,3 +4768,27 @@ fn calc_takes_commas_only_as_thousands_separators() {
     assert_eq!(rows[0]["denominator"], "5000.0");
     assert_eq!(rows[1]["value"], "", "1,5 is not read as 15");
 }
+
+#[test]
+fn calc_gives_the_mean_of_one_value_without_an_interval() {
+    let w = Work::new();
+    w.write("m.csv", "g,value\na,5\nb,2\nb,4\n");
+    let rows = calc_rows(
+        &w,
+        &[
+            "calc",
+            "mean",
+            "--input",
+            "m.csv",
+            "--output",
+            "m.out.csv",
+            "--group-by",
+            "g",
+        ],
+    );
+    assert_eq!(rows[0]["value"], "5.0", "PHE's phe_mean gives the value");
+    assert_eq!(rows[0]["lower95_0cl"], "", "and no interval from one value");
+    // Two values 2 and 4: mean 3, sd √2, t(0.975, 1) = 12.7062047: 3 ± 12.7062047.
+    near(&rows[1]["lower95_0cl"], 3.0 - 12.706_204_736_174_7);
+    near(&rows[1]["upper95_0cl"], 3.0 + 12.706_204_736_174_7);
+}
