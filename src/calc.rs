@@ -171,6 +171,9 @@ pub fn run(opts: &CalcOptions) -> Result<CalcSummary> {
     let display = opts.input.display().to_string();
     let (_, mut problems) = ingest::apply_rules(raw.clone(), &rules, "input", &display)?;
     problems.extend(ingest::unreadable_problems(&unreadable, "input", &display));
+    if opts.method == CalcMethod::Dsr && opts.frequency.is_none() {
+        problems.extend(repeated_bands(&raw, opts, &display)?);
+    }
     problems.sort();
     if !problems.is_empty() && opts.on_error == OnError::Fail {
         return Ok(CalcSummary {
@@ -309,6 +312,54 @@ fn method_columns(
             (vec![v], numeric_rules(&[v]))
         }
     })
+}
+
+/// DSR rows that give an age band again within a group (without `--frequency`, where rows of
+/// one band are a frequency distribution): summed, the band would be weighted twice, so each
+/// repeat is a problem naming the row that gave the band first.
+fn repeated_bands(raw: &DataFrame, o: &CalcOptions, file: &str) -> Result<Vec<Problem>> {
+    let text = |c: &str| -> Result<Vec<Option<String>>> {
+        Ok(raw
+            .column(c)?
+            .cast(&DataType::String)?
+            .str()?
+            .iter()
+            .map(|v| v.map(|s| s.trim().to_string()))
+            .collect())
+    };
+    let band = text(&o.age_band)?;
+    let groups: Vec<Vec<Option<String>>> =
+        o.group_by.iter().map(|g| text(g)).collect::<Result<_>>()?;
+    let rows: Vec<Option<u64>> = raw
+        .column(ROW)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .collect();
+    let mut first: std::collections::HashMap<(Vec<Option<String>>, String), u64> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for i in 0..raw.height() {
+        let Some(b) = band[i].clone() else { continue };
+        let key: Vec<Option<String>> = groups.iter().map(|g| g[i].clone()).collect();
+        let row = rows[i].unwrap_or(0);
+        match first.get(&(key.clone(), b.clone())) {
+            Some(&at) => out.push(Problem {
+                source: "input".into(),
+                file: file.to_string(),
+                row,
+                column: o.age_band.clone(),
+                value: b.clone(),
+                reason: format!(
+                    "repeats the age band of row {at} in the same group (summed, the band would be weighted twice): give each band once, or use --frequency for the rows of a frequency distribution"
+                ),
+            }),
+            None => {
+                first.insert((key, b), row);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A user standard population: CSV or Parquet with columns `band` and `population`.

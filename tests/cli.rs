@@ -1067,6 +1067,8 @@ fn calc_reproduces_the_reference_values_for_every_method() {
         dsr.push_str(&format!("C,{},{},{},1\n", ESP_BANDS[i], small, POPS[i]));
     }
     w.write("d.csv", &dsr);
+    // Without --frequency, B's second rows for a band are repeats (refused: NA with
+    // --on-error na); with it they are its frequency distribution (below).
     let rows = calc_rows(
         &w,
         &[
@@ -1078,11 +1080,17 @@ fn calc_reproduces_the_reference_values_for_every_method() {
             "d.out.csv",
             "--group-by",
             "area",
+            "--on-error",
+            "na",
         ],
     );
     near(&rows[0]["value"], 136.8663043);
     near(&rows[0]["lower95_0cl"], 116.1702038);
     near(&rows[0]["upper99_8cl"], 174.3341916);
+    assert_eq!(
+        rows[1]["value"], "",
+        "a band given twice without --frequency"
+    );
     assert_eq!(rows[2]["value"], "", "a DSR of 9 events is not published");
     let o = w.jsna(&[
         "calc",
@@ -1093,6 +1101,8 @@ fn calc_reproduces_the_reference_values_for_every_method() {
         "d.out.csv",
         "--group-by",
         "area",
+        "--on-error",
+        "na",
     ]);
     assert!(
         stderr(&o).contains("note: 1 group(s) have fewer than 10 events"),
@@ -4791,4 +4801,29 @@ fn calc_gives_the_mean_of_one_value_without_an_interval() {
     // Two values 2 and 4: mean 3, sd √2, t(0.975, 1) = 12.7062047: 3 ± 12.7062047.
     near(&rows[1]["lower95_0cl"], 3.0 - 12.706_204_736_174_7);
     near(&rows[1]["upper95_0cl"], 3.0 + 12.706_204_736_174_7);
+}
+
+#[test]
+fn calc_dsr_refuses_a_band_given_twice_in_a_group() {
+    let w = Work::new();
+    w.write(
+        "d.csv",
+        "area,age_band,numerator,denominator\nA,0-4,5,1000\nA,5-9,3,1000\nA,0-4,5,1000\nB,0-4,1,500\n",
+    );
+    let o = w.jsna(&[
+        "calc",
+        "dsr",
+        "--input",
+        "d.csv",
+        "--output",
+        "d.out.csv",
+        "--group-by",
+        "area",
+    ]);
+    exits(
+        &o,
+        1,
+        &["d.csv:4: column \"age_band\": \"0-4\" repeats the age band of row 2 in the same group"],
+    );
+    assert!(!w.path("d.out.csv").exists());
 }
