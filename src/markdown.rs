@@ -2,9 +2,10 @@
 //! but text and its formatting. Raw HTML in the input is shown as text (escaped), images become
 //! their alt text, links keep only `http:`, `https:`, `mailto:` and in-page `#` targets (any
 //! other, such as `javascript:`, is dropped and its text kept), and headings start at `<h3>` so
-//! they sit inside the report's sections.
+//! they sit inside the report's sections. Characters XML cannot hold are replaced when the page
+//! is written (`render::xml_clean`), as for every other text of a page.
 
-use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{html, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Whether a link target is one a report may carry.
 fn safe_target(dest: &str) -> bool {
@@ -23,17 +24,6 @@ fn nested(level: HeadingLevel) -> HeadingLevel {
         HeadingLevel::H3 => HeadingLevel::H5,
         _ => HeadingLevel::H6,
     }
-}
-
-/// Text with the characters XML 1.0 forbids replaced by U+FFFD.
-fn xml_text(t: &str) -> String {
-    t.chars()
-        .map(|c| match c {
-            '\t' | '\n' | '\r' => c,
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
 }
 
 /// Renders Markdown to safe HTML (see the module's opening comment).
@@ -76,7 +66,6 @@ pub fn to_safe_html(markdown: &str) -> String {
         })),
         Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(nested(level)))),
         Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => None,
-        Event::Text(t) => Some(Event::Text(CowStr::from(xml_text(&t)))),
         other => Some(other),
     });
     let mut out = String::new();

@@ -406,8 +406,8 @@ fn build(plan: &Plan, counts: Counts, rule: DisclosureRule) -> DisclosedTable {
 /// and what the areas sum to. Exact when published tables are shown as published; otherwise
 /// only that there are some, since the figures would undo the rounding of the areas.
 fn coverage_note(plan: &Plan, indicator: usize, none: f64, areas: f64, exact: bool) -> String {
-    let kind = plan.source_of(&plan.indicators[indicator]).kind;
-    let what = crate::ingest::published::layout(kind).map_or("figures", |l| l.counts);
+    let what =
+        crate::ingest::published::counts_of(plan.source_of(&plan.indicators[indicator]).kind);
     if !none.is_finite() {
         return "Includes figures the source gives no local authority".into();
     }

@@ -100,10 +100,17 @@ fn funnel(
 /// What a row's note says of a series break: at the first period of a new series, or in a
 /// rolling window that spans one. Empty when there is none.
 fn break_note(plan: &Plan, table: &DisclosedTable, row: &PublishedRow) -> String {
+    let (breaks, notes) = (
+        table.breaks(row.indicator),
+        table.period_notes(row.indicator),
+    );
+    if breaks.is_empty() && notes.is_empty() {
+        return String::new();
+    }
     let ind = &plan.indicators[row.indicator];
     let window = period::window(plan.period, row.period, ind.rolling.unwrap_or(1).max(1));
     let mut said = Vec::new();
-    for (p, reason) in table.breaks(row.indicator) {
+    for (p, reason) in breaks {
         if *p == row.period && window.len() == 1 {
             said.push(format!(
                 "Series break: {reason}. Figures before {} are not comparable with this one",
@@ -116,7 +123,7 @@ fn break_note(plan: &Plan, table: &DisclosedTable, row: &PublishedRow) -> String
             ));
         }
     }
-    for (p, note) in table.period_notes(row.indicator) {
+    for (p, note) in notes {
         if window.contains(p) {
             said.push(format!(
                 "Note on {}: {note}",

@@ -389,8 +389,7 @@ fn place_former(
             .filter_map(|c| area_index.get(c).copied())
             .collect();
         let names: Vec<&str> = places.iter().map(|&a| areas[a].name.as_str()).collect();
-        let what = crate::ingest::published::layout(plan.source_of(&plan.indicators[*ii]).kind)
-            .map_or("figures", |l| l.counts);
+        let what = crate::ingest::published::counts_of(plan.source_of(&plan.indicators[*ii]).kind);
         let shown = if v.is_finite() {
             crate::ingest::published::grouped(v)
         } else {

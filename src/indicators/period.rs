@@ -133,4 +133,37 @@ mod tests {
         );
         assert_eq!(rolling_label(PeriodKind::CalendarYear, 2024, 1), "2024");
     }
+
+    /// `key_of` (a date in Rust) and `key_expr` (a date column) are the same mapping.
+    #[test]
+    fn the_rust_and_the_frame_period_keys_agree() {
+        let dates: Vec<chrono::NaiveDate> = [
+            (2022, 1, 1),
+            (2022, 3, 31),
+            (2022, 4, 1),
+            (2022, 9, 30),
+            (2022, 12, 31),
+            (2023, 6, 15),
+        ]
+        .iter()
+        .map(|&(y, m, d)| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap())
+        .collect();
+        let frame = df!("date" => dates.clone()).unwrap();
+        for kind in [
+            PeriodKind::Quarter,
+            PeriodKind::FinancialYear,
+            PeriodKind::CalendarYear,
+        ] {
+            let keys = frame
+                .clone()
+                .lazy()
+                .select([key_expr(kind, "date").alias("k")])
+                .collect()
+                .unwrap();
+            let keys: Vec<Option<i32>> = keys.column("k").unwrap().i32().unwrap().iter().collect();
+            for (d, k) in dates.iter().zip(keys) {
+                assert_eq!(Some(key_of(kind, *d)), k, "{kind:?} {d}");
+            }
+        }
+    }
 }

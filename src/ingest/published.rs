@@ -238,6 +238,12 @@ pub fn layout(kind: SourceKind) -> Option<Layout> {
     })
 }
 
+/// What one unit of a published table's count is, for the report ("people on asylum support at
+/// the end of the period"); "figures" for records and population.
+pub fn counts_of(kind: SourceKind) -> &'static str {
+    layout(kind).map_or("figures", |l| l.counts)
+}
+
 /// Shorthand markers that publishers put in number cells, with what each means. Matched after
 /// trimming, case-insensitively.
 pub const MARKERS: &[(&str, &str)] = &[

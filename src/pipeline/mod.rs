@@ -132,9 +132,6 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
     )?;
     let mut problems = Vec::new();
     let (mut records, mut population, mut structure) = (None, None, None);
-    // Whether the population taken so far came from a file with sex and age band (a second,
-    // all-ages file then replaces its totals).
-    let mut population_has_structure = false;
     let mut published = std::collections::BTreeMap::new();
     for (si, source) in plan.sources.iter().enumerate() {
         match source.kind {
@@ -164,7 +161,9 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
                 }
                 // Two population sources: the one with sex and age band gives the structure
                 // (and age-and-sex denominators), the other the all-ages estimates.
-                let second = population.is_some() || structure.is_some();
+                // The first population source always sets `population`; `structure` then says
+                // whether it had sex and age band.
+                let second = population.is_some();
                 match (by_age, second) {
                     (Some(_), true) if structure.is_some() => {
                         return Err(Error::data(
@@ -177,7 +176,7 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
                         structure = Some(s);
                         population = Some(p.frame.clone());
                     }
-                    (None, true) if population_has_structure => population = Some(p.frame.clone()),
+                    (None, true) if structure.is_some() => population = Some(p.frame.clone()),
                     (None, true) => {
                         return Err(Error::data(
                             &source.path,
@@ -186,7 +185,6 @@ pub fn ingest_all(plan: &Plan, progress: &Progress) -> Result<Ingested> {
                     }
                     (None, false) => population = Some(p.frame.clone()),
                 }
-                population_has_structure = structure.is_some();
                 inputs.push(summary(source, "population", &p)?);
                 problems.extend(p.problems);
             }

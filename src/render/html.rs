@@ -168,8 +168,7 @@ fn caveats(plan: &Plan, table: &DisclosedTable, ii: usize) -> Vec<String> {
         return out;
     }
     let total = &plan.total_name;
-    let kind = plan.source_of(&plan.indicators[ii]).kind;
-    let what = crate::ingest::published::layout(kind).map_or("figures", |l| l.counts);
+    let what = crate::ingest::published::counts_of(plan.source_of(&plan.indicators[ii]).kind);
     if !crate::disclosure::exempt(plan, plan.disclosure, ii) {
         out.push(format!("The source gives some {what} no local authority ('Unknown', 'N/A' or a national placeholder row): they are in the {total} figure and in no area's, so {total} is more than the sum of its areas in {} period(s).", covered.len()));
         return out;
@@ -250,41 +249,22 @@ fn rank_phrase(rank: usize, m: usize) -> String {
 /// the indicator's own latest period, with the ratio to the benchmark.
 fn extremes(plan: &Plan, table: &DisclosedTable, ii: usize, unit: &str) -> Vec<String> {
     let ind = &plan.indicators[ii];
-    if !ind.groups.is_empty() || !matches!(ind.method, Method::Rate | Method::Proportion) {
+    if !ranked(plan, ii) {
         return Vec::new();
     }
     let Some(p) = own_latest(table, ii, None, 0) else {
         return Vec::new();
     };
-    let mut shown: Vec<(f64, &str)> = table
-        .areas()
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.level == Level::Area)
-        .filter_map(|(a, info)| {
-            Some((
-                table.get((ii, None, None, a, p))?.value.value()?,
-                info.name.as_str(),
-            ))
-        })
-        .collect();
+    let shown = area_values(table, ii, p);
     if shown.len() < 2 {
         return Vec::new();
     }
-    shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let total = table
         .get((ii, None, None, 0, p))
         .and_then(|t| t.value.value());
     let total_name = &table.areas()[0].name;
     let times = |v: f64| match total.filter(|t| *t > 0.0) {
-        Some(t) => format!(
-            ", {} times {total_name}",
-            if v / t >= 10.0 {
-                format!("{:.0}", v / t)
-            } else {
-                format!("{:.1}", v / t)
-            }
-        ),
+        Some(t) => format!(", {} times {total_name}", ratio_text(v / t)),
         None => String::new(),
     };
     let (hi, lo) = (shown[0], shown[shown.len() - 1]);
@@ -322,6 +302,40 @@ fn extremes(plan: &Plan, table: &DisclosedTable, ii: usize, unit: &str) -> Vec<S
     )]
 }
 
+/// Whether areas are ranked on an indicator in the key messages: a rate or proportion of the
+/// whole population (a published table's), not of groups.
+fn ranked(plan: &Plan, ii: usize) -> bool {
+    let ind = &plan.indicators[ii];
+    ind.groups.is_empty() && matches!(ind.method, Method::Rate | Method::Proportion)
+}
+
+/// Every area's published value at period `p`, with its name: highest first, ties by name.
+fn area_values(table: &DisclosedTable, ii: usize, p: i32) -> Vec<(f64, &str)> {
+    let mut shown: Vec<(f64, &str)> = table
+        .areas()
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.level == Level::Area)
+        .filter_map(|(a, info)| {
+            Some((
+                table.get((ii, None, None, a, p))?.value.value()?,
+                info.name.as_str(),
+            ))
+        })
+        .collect();
+    shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    shown
+}
+
+/// A ratio to the benchmark in words: one decimal (`5.1`), whole from 10 up (`144`).
+fn ratio_text(ratio: f64) -> String {
+    if ratio >= 10.0 {
+        format!("{ratio:.0}")
+    } else {
+        format!("{ratio:.1}")
+    }
+}
+
 /// An indicator's own latest period with a published value for `area` (a table that ends
 /// earlier, such as NTS, keeps its own).
 fn own_latest(table: &DisclosedTable, ii: usize, group: Option<usize>, area: usize) -> Option<i32> {
@@ -344,46 +358,45 @@ fn standing(
     unit: &str,
 ) -> Option<String> {
     let ind = &plan.indicators[ii];
-    if !ind.groups.is_empty() || !matches!(ind.method, Method::Rate | Method::Proportion) {
+    if !ranked(plan, ii) {
         return None;
     }
     let p = own_latest(table, ii, None, area)?;
     let row = table.get((ii, None, None, area, p))?;
     let v = row.value.value()?;
-    let mut values: Vec<f64> = table
-        .areas()
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.level == Level::Area)
-        .filter_map(|(a, _)| table.get((ii, None, None, a, p))?.value.value())
-        .collect();
-    values.sort_by(|a, b| b.total_cmp(a));
+    let values: Vec<f64> = area_values(table, ii, p).into_iter().map(|x| x.0).collect();
     let m = values.len();
     let first = values.iter().position(|&x| x == v)? + 1;
     let tied = values.iter().filter(|&&x| x == v).count();
     let last = first + tied - 1;
-    let place = match (v == 0.0, tied) {
-        (true, _) => format!("none, as in {} of the {m} areas", tied),
-        (false, 1) => format!("{} of {m} areas", rank_phrase(first, m)),
-        (false, _) if last == m => format!("the lowest of {m} areas, with {} others", tied - 1),
-        (false, _) => format!(
-            "{} of {m} areas, with {} others",
-            rank_phrase(first, m),
-            tied - 1
+    let (what, place) = match (v == 0.0, tied) {
+        (true, _) => (
+            "had none".to_string(),
+            format!("as in {tied} of the {m} areas"),
+        ),
+        (false, 1) => (
+            with_unit(v, unit),
+            format!("{} of {m} areas", rank_phrase(first, m)),
+        ),
+        (false, _) if last == m => (
+            with_unit(v, unit),
+            format!("the lowest of {m} areas, with {} others", tied - 1),
+        ),
+        (false, _) => (
+            with_unit(v, unit),
+            format!(
+                "{} of {m} areas, with {} others",
+                rank_phrase(first, m),
+                tied - 1
+            ),
         ),
     };
     let name = &table.areas()[area].name;
     let mut s = format!(
-        "{}, {}: {name} {}, {place}",
+        "{}, {}: {name} {what}, {place}",
         ind.name,
         period::label(plan.period, p),
-        if v == 0.0 {
-            "had".to_string()
-        } else {
-            with_unit(v, unit)
-        },
-    )
-    .replace(" had, none", " had none");
+    );
     if let Some(t) = table
         .get((ii, None, None, 0, p))
         .and_then(|t| t.value.value())
@@ -408,11 +421,7 @@ fn standing(
         } else {
             s.push_str(&format!(
                 "; {} times {total_name} ({}){verdict}",
-                if ratio >= 10.0 {
-                    format!("{ratio:.0}")
-                } else {
-                    format!("{ratio:.1}")
-                },
+                ratio_text(ratio),
                 with_unit(t, unit)
             ));
         }

@@ -184,18 +184,7 @@ fn tick(v: f64) -> String {
     if v.fract() != 0.0 {
         return fmt(v);
     }
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    if v < 0.0 {
-        out.insert(0, '-');
-    }
-    out
+    crate::ingest::published::grouped(v)
 }
 
 /// Splits a label into lines of at most `width` characters at spaces; a second line that would
