@@ -20,6 +20,7 @@ pub mod cli;
 pub mod cmd;
 pub mod disclosure;
 pub mod error;
+pub mod findings;
 pub mod indicators;
 pub mod ingest;
 pub mod log;

@@ -7,11 +7,11 @@ use super::charts::{
 use crate::disclosure::quality::{PublishedInput, PublishedProblem, QualityReport};
 use crate::disclosure::{Cell, DisclosedTable, PublishedRow};
 use crate::error::{Error, Result};
-use crate::indicators::gaps::Gap;
+use crate::findings::{self, fmt1, own_latest, unit, with_unit, GapIndex};
 use crate::indicators::{period, Level};
 use crate::pipeline::plan::Plan;
 use crate::pipeline::spec::Method;
-use crate::stats::{compare_to_benchmark, Comparison};
+use crate::stats::Comparison;
 use serde::Serialize;
 
 /// The built-in page template (`jsna template DIR` writes it out for editing).
@@ -40,6 +40,8 @@ struct IndicatorView {
     id: String,
     name: String,
     definition: String,
+    /// The indicator's own latest period, which its figures are for.
+    period: String,
     method: String,
     unit: String,
     svg: String,
@@ -89,6 +91,40 @@ struct BreakdownView {
     rows: Vec<AreaRow>,
 }
 
+/// A population group's section: its findings, its indicators against each reference group, its
+/// breakdowns.
+#[derive(Serialize)]
+struct GroupSection {
+    id: String,
+    label: String,
+    /// The group's condition over the record columns.
+    definition: String,
+    /// The reference groups in words ("a and b").
+    compared_with: String,
+    findings: Vec<String>,
+    no_difference: Vec<String>,
+    table_title: String,
+    headers: Vec<String>,
+    /// The first cell of each row names the indicator.
+    rows: Vec<Vec<String>>,
+    /// (id, name) of each indicator in the table, for links to its detail.
+    links: Vec<(String, String)>,
+    breakdowns: Vec<FigureView>,
+    /// Area pages: the group's indicators, the area against every area.
+    spine: Option<FigureView>,
+}
+
+/// An indicator domain's section (such as monitoring completeness), apart from the needs.
+#[derive(Serialize)]
+struct DomainSection {
+    id: String,
+    title: String,
+    heatmap: Option<FigureView>,
+    findings: Vec<String>,
+    no_difference: Vec<String>,
+    links: Vec<(String, String)>,
+}
+
 #[derive(Serialize)]
 struct View<'a> {
     title: &'a str,
@@ -102,14 +138,16 @@ struct View<'a> {
     reference_label: String,
     latest: String,
     periods: Vec<String>,
-    key_messages: Vec<String>,
-    /// Comparisons that found no significant difference, listed after the findings.
-    no_difference: Vec<String>,
+    /// The strongest findings of the page, for the summary.
+    top_findings: Vec<String>,
+    /// Where the area stands on each whole-population indicator (the overview: the highest and
+    /// lowest areas), in the order of the pipeline file.
+    population_findings: Vec<String>,
+    group_sections: Vec<GroupSection>,
+    domain_sections: Vec<DomainSection>,
     indicators: Vec<IndicatorView>,
-    /// Area pages: every indicator of the area against the range of all areas.
+    /// Area pages: each whole-population indicator of the area against the range of all areas.
     spine: Option<FigureView>,
-    /// One heat map per indicator domain (indicators by group).
-    heatmaps: Vec<FigureView>,
     /// The resident population by age and sex, when the population file has them.
     pyramid: Option<FigureView>,
     inputs: &'a [PublishedInput],
@@ -216,249 +254,6 @@ pub struct ChartOut {
 
 /// A value for reading: one decimal place, or two significant figures for a value under 1 (so
 /// a small rate is 0.018, not 0.0).
-fn fmt1(v: f64) -> String {
-    if v != 0.0 && v.abs() < 1.0 && v.is_finite() {
-        let decimals = (1 - v.abs().log10().floor() as i32).clamp(1, 6) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// "the highest", "the 2nd highest", …, "the lowest" of `m`.
-fn rank_phrase(rank: usize, m: usize) -> String {
-    let ordinal = |n: usize| {
-        let suffix = match (n % 10, n % 100) {
-            (_, 11..=13) => "th",
-            (1, _) => "st",
-            (2, _) => "nd",
-            (3, _) => "rd",
-            _ => "th",
-        };
-        format!("{n}{suffix}")
-    };
-    match rank {
-        1 => "the highest".into(),
-        r if r == m => "the lowest".into(),
-        r if r > m / 2 => format!("the {} lowest", ordinal(m + 1 - r)),
-        r => format!("the {} highest", ordinal(r)),
-    }
-}
-
-/// The overview's findings for a whole-population indicator: the highest and the lowest area at
-/// the indicator's own latest period, with the ratio to the benchmark.
-fn extremes(plan: &Plan, table: &DisclosedTable, ii: usize, unit: &str) -> Vec<String> {
-    let ind = &plan.indicators[ii];
-    if !ranked(plan, ii) {
-        return Vec::new();
-    }
-    let Some(p) = own_latest(table, ii, None, 0) else {
-        return Vec::new();
-    };
-    let shown = area_values(table, ii, p);
-    if shown.len() < 2 {
-        return Vec::new();
-    }
-    let total = table
-        .get((ii, None, None, 0, p))
-        .and_then(|t| t.value.value());
-    let total_name = &table.areas()[0].name;
-    let times = |v: f64| match total.filter(|t| *t > 0.0) {
-        Some(t) => format!(", {} times {total_name}", ratio_text(v / t)),
-        None => String::new(),
-    };
-    let (hi, lo) = (shown[0], shown[shown.len() - 1]);
-    let benchmark = total.map_or(String::new(), |t| {
-        format!(" ({total_name}: {})", with_unit(t, unit))
-    });
-    let at_top: Vec<&str> = shown.iter().filter(|x| x.0 == hi.0).map(|x| x.1).collect();
-    let at_bottom = shown.iter().filter(|x| x.0 == lo.0).count();
-    let highest = if at_top.len() == 1 {
-        format!(
-            "highest {} ({}{})",
-            hi.1,
-            with_unit(hi.0, unit),
-            times(hi.0)
-        )
-    } else {
-        format!(
-            "highest {} areas ({}{})",
-            at_top.len(),
-            with_unit(hi.0, unit),
-            times(hi.0)
-        )
-    };
-    let lowest = match (lo.0 == 0.0, at_bottom) {
-        (true, n) if n > 1 => format!("{n} areas had none"),
-        (true, _) => format!("lowest {}, which had none", lo.1),
-        (false, 1) => format!("lowest {} ({})", lo.1, with_unit(lo.0, unit)),
-        (false, n) => format!("lowest {n} areas ({})", with_unit(lo.0, unit)),
-    };
-    vec![format!(
-        "{}, {}{benchmark}, {} areas: {highest}; {lowest}.",
-        ind.name,
-        period::label(plan.period, p),
-        shown.len()
-    )]
-}
-
-/// Whether areas are ranked on an indicator in the key messages: a rate or proportion of the
-/// whole population (a published table's), not of groups.
-fn ranked(plan: &Plan, ii: usize) -> bool {
-    let ind = &plan.indicators[ii];
-    ind.groups.is_empty() && matches!(ind.method, Method::Rate | Method::Proportion)
-}
-
-/// Every area's published value at period `p`, with its name: highest first, ties by name.
-fn area_values(table: &DisclosedTable, ii: usize, p: i32) -> Vec<(f64, &str)> {
-    let mut shown: Vec<(f64, &str)> = table
-        .areas()
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.level == Level::Area)
-        .filter_map(|(a, info)| {
-            Some((
-                table.get((ii, None, None, a, p))?.value.value()?,
-                info.name.as_str(),
-            ))
-        })
-        .collect();
-    shown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    shown
-}
-
-/// A ratio to the benchmark in words: one decimal (`5.1`), whole from 10 up (`144`).
-fn ratio_text(ratio: f64) -> String {
-    if ratio >= 10.0 {
-        format!("{ratio:.0}")
-    } else {
-        format!("{ratio:.1}")
-    }
-}
-
-/// An indicator's own latest period with a published value for `area` (a table that ends
-/// earlier, such as NTS, keeps its own).
-fn own_latest(table: &DisclosedTable, ii: usize, group: Option<usize>, area: usize) -> Option<i32> {
-    table.periods().iter().rev().copied().find(|&p| {
-        table
-            .get((ii, group, None, area, p))
-            .is_some_and(|r| r.value.value().is_some())
-    })
-}
-
-/// Where an area stands on an indicator of the whole population (a published table's rate), at
-/// the indicator's own latest period: value, rank among the areas with a published value, ratio
-/// to the benchmark, the comparison, a threshold crossed and a significant trend. Only from
-/// published values, so nothing in it narrows a suppressed figure.
-fn standing(
-    plan: &Plan,
-    table: &DisclosedTable,
-    ii: usize,
-    area: usize,
-    unit: &str,
-) -> Option<String> {
-    let ind = &plan.indicators[ii];
-    if !ranked(plan, ii) {
-        return None;
-    }
-    let p = own_latest(table, ii, None, area)?;
-    let row = table.get((ii, None, None, area, p))?;
-    let v = row.value.value()?;
-    let values: Vec<f64> = area_values(table, ii, p).into_iter().map(|x| x.0).collect();
-    let m = values.len();
-    let first = values.iter().position(|&x| x == v)? + 1;
-    let tied = values.iter().filter(|&&x| x == v).count();
-    let last = first + tied - 1;
-    let (what, place) = match (v == 0.0, tied) {
-        (true, _) => (
-            "had none".to_string(),
-            format!("as in {tied} of the {m} areas"),
-        ),
-        (false, 1) => (
-            with_unit(v, unit),
-            format!("{} of {m} areas", rank_phrase(first, m)),
-        ),
-        (false, _) if last == m => (
-            with_unit(v, unit),
-            format!("the lowest of {m} areas, with {} others", tied - 1),
-        ),
-        (false, _) => (
-            with_unit(v, unit),
-            format!(
-                "{} of {m} areas, with {} others",
-                rank_phrase(first, m),
-                tied - 1
-            ),
-        ),
-    };
-    let name = &table.areas()[area].name;
-    let mut s = format!(
-        "{}, {}: {name} {what}, {place}",
-        ind.name,
-        period::label(plan.period, p),
-    );
-    if let Some(t) = table
-        .get((ii, None, None, 0, p))
-        .and_then(|t| t.value.value())
-        .filter(|t| *t > 0.0)
-    {
-        let total_name = &table.areas()[0].name;
-        let ratio = v / t;
-        let verdict = match row.vs_total {
-            Comparison::Higher | Comparison::Worse | Comparison::Better | Comparison::Lower => {
-                format!(", significantly {}", row.vs_total.label().to_lowercase())
-            }
-            Comparison::Similar => ", not significantly different".into(),
-            _ => String::new(),
-        };
-        if v == 0.0 {
-            s.push_str(&format!(" ({total_name}: {}){verdict}", with_unit(t, unit)));
-        } else if (0.95..1.05).contains(&ratio) {
-            s.push_str(&format!(
-                "; close to {total_name} ({}){verdict}",
-                with_unit(t, unit)
-            ));
-        } else {
-            s.push_str(&format!(
-                "; {} times {total_name} ({}){verdict}",
-                ratio_text(ratio),
-                with_unit(t, unit)
-            ));
-        }
-    }
-    if row.at_threshold == Some(true) {
-        if let Some(th) = ind.threshold {
-            s.push_str(&format!(
-                "; at or above the planning threshold of {}",
-                with_unit(th, unit)
-            ));
-        }
-    }
-    {
-        use crate::stats::trend::Trend::*;
-        match row.trend {
-            Increasing | IncreasingGettingBetter | IncreasingGettingWorse => {
-                s.push_str("; rising significantly over the last five periods")
-            }
-            Decreasing | DecreasingGettingBetter | DecreasingGettingWorse => {
-                s.push_str("; falling significantly over the last five periods")
-            }
-            _ => {}
-        }
-    }
-    s.push('.');
-    Some(s)
-}
-
-/// A value with its unit: `70.7%`, or `12.3 per 10,000 residents`.
-fn with_unit(v: f64, unit: &str) -> String {
-    if unit == "%" {
-        format!("{}%", fmt1(v))
-    } else {
-        format!("{} {unit}", fmt1(v))
-    }
-}
-
 fn cell(c: Cell) -> String {
     match c {
         Cell::Value(v) => super::tables::number(v),
@@ -512,26 +307,6 @@ fn residents_text(plan: &Plan, ind: &crate::pipeline::plan::Indicator) -> String
     }
 }
 
-fn unit(plan: &Plan, ind: usize) -> String {
-    let i = &plan.indicators[ind];
-    if let Some(u) = &i.unit {
-        return u.clone();
-    }
-    match (i.method, i.multiplier) {
-        (Method::Proportion, 100.0) => "%".into(),
-        (Method::Proportion, m) => format!("per {}", super::tables::number(m)),
-        (Method::Rate, m) => format!("per {} residents", crate::ingest::published::grouped(m)),
-        (Method::Median, _) => String::new(),
-        (Method::Representation, 1.0) => "(1 = in proportion)".into(),
-        (Method::Representation, m) => format!("({} = in proportion)", super::tables::number(m)),
-        // What the table counts, e.g. "referrals in the period".
-        (Method::Count, _) => crate::ingest::published::layout(plan.source_of(i).kind)
-            .map(|l| l.counts.to_string())
-            .unwrap_or_default(),
-    }
-}
-
-/// Builds the report HTML and the charts it embeds.
 /// The file name (in `areas/`) of an area's page: its code, with anything but letters, digits, `-` and `_`
 /// replaced, so a code from an input file can never name a path outside `areas/`.
 pub fn area_page_name(code: &str) -> String {
@@ -550,31 +325,12 @@ pub fn area_page_name(code: &str) -> String {
 
 /// Builds one page: the overview (`area` 0, the total, with the table of areas and links to
 /// every area page) or the page of one area. Returns the HTML and the charts it embeds.
-/// The equality gaps by (indicator, group, reference, area, period), built once per run: a page
-/// looks up a few dozen of them, and a national run has hundreds of thousands.
-pub struct GapIndex<'a> {
-    gaps: &'a [Gap],
-    index: rustc_hash::FxHashMap<(usize, usize, usize, usize, i32), usize>,
-}
-
-impl<'a> GapIndex<'a> {
-    pub fn new(gaps: &'a [Gap]) -> GapIndex<'a> {
-        let mut index =
-            rustc_hash::FxHashMap::with_capacity_and_hasher(gaps.len(), Default::default());
-        for (i, x) in gaps.iter().enumerate() {
-            // The first gap with a key wins, as a search in order would find.
-            index
-                .entry((x.indicator, x.group, x.reference, x.area, x.period))
-                .or_insert(i);
-        }
-        GapIndex { gaps, index }
-    }
-
-    fn get(&self, key: (usize, usize, usize, usize, i32)) -> Option<&'a Gap> {
-        self.index.get(&key).map(|&i| &self.gaps[i])
-    }
-}
-
+///
+/// A page is a JSNA chapter: the findings that matter most; who lives here (the published
+/// tables' populations, with the area's rank); a section per population group with its
+/// indicators, gaps and breakdowns; a section per indicator domain such as monitoring
+/// completeness; every indicator in detail; caveats, implications, data quality, methods and
+/// provenance. Every statement comes from `crate::findings`, made from published values only.
 pub fn page(
     plan: &Plan,
     table: &DisclosedTable,
@@ -587,23 +343,9 @@ pub fn page(
     let latest = *table.periods().last().unwrap_or(&0);
     let latest_label = period::label(plan.period, latest);
     let reference = plan.groups.iter().position(|g| g.reference);
+    let found = findings::for_area(plan, table, gaps, area);
     let mut indicators = Vec::new();
     let mut charts_out = Vec::new();
-    let mut key_messages = Vec::new();
-    // Where the area stands on each whole-population indicator comes first: on the overview,
-    // the highest and the lowest areas.
-    let mut standings = Vec::new();
-    for (ii, ind) in plan.indicators.iter().enumerate() {
-        if plan.source_of(ind).kind.is_national() {
-            continue;
-        }
-        let u = unit(plan, ii);
-        if overview {
-            standings.extend(extremes(plan, table, ii, &u));
-        } else if let Some(s) = standing(plan, table, ii, area, &u) {
-            standings.push(s);
-        }
-    }
     for (ii, ind) in plan.indicators.iter().enumerate() {
         // A national table's figures are at the total alone: on the overview only.
         let national = plan.source_of(ind).kind.is_national();
@@ -611,74 +353,34 @@ pub fn page(
             continue;
         }
         let u = unit(plan, ii);
+        // Each indicator at its own latest period (NTS ends before asylum support does).
+        let at = findings::latest_of(plan, table, ii, 0).unwrap_or(latest);
+        let at_label = period::label(plan.period, at);
         let group_keys: Vec<Option<usize>> = if ind.groups.is_empty() {
             vec![None]
         } else {
             ind.groups.iter().map(|&g| Some(g)).collect()
         };
         let ref_value = reference
-            .and_then(|r| table.get((ii, Some(r), None, area, latest)))
+            .and_then(|r| table.get((ii, Some(r), None, area, at)))
             .and_then(|r| r.value.value());
         let mut groups = Vec::new();
         let mut bars = Vec::new();
         for &g in &group_keys {
-            let Some(r) = table.get((ii, g, None, area, latest)) else {
+            let Some(r) = table.get((ii, g, None, area, at)) else {
                 continue;
             };
             let label = g.map_or_else(
                 || table.areas()[area].name.clone(),
                 |g| plan.groups[g].label.clone(),
             );
-            let is_primary = g.is_some() && g == reference;
             let is_ref = g.is_some_and(|g| plan.groups[g].reference);
-            // The same verdict as gaps.csv: the group against the main reference group.
-            let gap = match (g, reference) {
-                (Some(g), Some(rf)) if !is_primary => gaps.get((ii, g, rf, area, latest)),
-                _ => None,
+            // The same verdict as gaps.csv and findings.csv: the group against the main
+            // reference group.
+            let compared = match (g, reference) {
+                (Some(g), Some(rf)) => findings::verdict(plan, table, gaps, (ii, g, rf, area, at)),
+                _ => Comparison::NotCompared,
             };
-            let median_vs_reference = ind.method == Method::Median && !is_ref && g.is_some();
-            let compared = match gap {
-                Some(x) => x.compared,
-                // Medians have no difference interval: the Fingertips rule against the reference.
-                None if median_vs_reference => {
-                    compare_to_benchmark(r.value.value().and(r.ci95), ref_value, ind.polarity)
-                }
-                None => Comparison::NotCompared,
-            };
-            if let (true, Some(rf), Some(v), Some(rv)) =
-                (median_vs_reference, reference, r.value.value(), ref_value)
-            {
-                let verdict = match compared {
-                    Comparison::Worse
-                    | Comparison::Better
-                    | Comparison::Higher
-                    | Comparison::Lower => {
-                        format!(
-                            "{}: the reference median is outside the group's 95% interval",
-                            compared.label().to_lowercase()
-                        )
-                    }
-                    Comparison::Similar => "not a significant difference".into(),
-                    _ => String::new(),
-                };
-                if !verdict.is_empty() {
-                    key_messages.push((
-                        compared == Comparison::Similar,
-                        format!(
-                            "{label}: {} {} against {} for {}: {verdict}.",
-                            ind.name.to_lowercase(),
-                            with_unit(v, &u),
-                            with_unit(rv, &u),
-                            plan.groups[rf].label.to_lowercase()
-                        ),
-                    ));
-                }
-            }
-            if let (Some(gap), Some(rf)) = (gap, reference) {
-                if let Some(msg) = key_message(plan, &label, gap, &plan.groups[rf].label, &u) {
-                    key_messages.push((gap.compared == Comparison::Similar, msg));
-                }
-            }
             groups.push(GroupRow {
                 label: label.clone(),
                 value: value_text(r),
@@ -701,7 +403,7 @@ pub fn page(
                 },
             });
         }
-        // Area table: one row per local authority, one column per group, latest period.
+        // Area table: one row per local authority, one column per group.
         // The table of every area belongs on the overview only.
         let area_rows: Vec<AreaRow> = if !overview {
             Vec::new()
@@ -718,7 +420,7 @@ pub fn page(
                         .iter()
                         .map(|&g| {
                             table
-                                .get((ii, g, None, ai, latest))
+                                .get((ii, g, None, ai, at))
                                 .map(value_text)
                                 .unwrap_or_else(|| "[x]".into())
                         })
@@ -727,7 +429,7 @@ pub fn page(
                 .collect()
         };
         let chart = BarChart {
-            title: format!("{}, {}, {}", ind.name, table.areas()[area].name, latest_label),
+            title: format!("{}, {}, {}", ind.name, table.areas()[area].name, at_label),
             axis_label: format!("{} ({}), with 95% confidence interval", ind.name, u),
             note: match reference {
                 Some(r) if ref_value.is_some() && !ind.groups.is_empty() => format!(
@@ -738,37 +440,7 @@ pub fn page(
             },
             bars,
         };
-        // Breakdowns published at this page's level only (one level is published).
-        let breakdowns = ind
-            .breakdowns
-            .iter()
-            .filter(|&&b| {
-                group_keys
-                    .iter()
-                    .any(|&g| table.get((ii, g, Some((b, 0)), area, latest)).is_some())
-            })
-            .map(|&b| BreakdownView {
-                label: plan.breakdowns[b].label.clone(),
-                rows: plan.breakdowns[b]
-                    .categories
-                    .iter()
-                    .enumerate()
-                    .map(|(c, category)| AreaRow {
-                        area: category.clone(),
-                        cells: group_keys
-                            .iter()
-                            .map(|&g| match table.get((ii, g, Some((b, c)), area, latest)) {
-                                Some(r) if r.value.value().is_some() => {
-                                    format!("{} ({})", value_text(r), ci_text(r, r.ci95))
-                                }
-                                Some(r) => value_text(r),
-                                None => "[x]".into(),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect();
+        let breakdowns = breakdown_views(plan, table, ii, &group_keys, area, at);
         let alt = alt_text(&chart, &u);
         let chart = Chart::Bar(chart);
         let svg = charts::svg(&chart)?;
@@ -779,14 +451,15 @@ pub fn page(
                 svg: svg.clone(),
             });
         }
-        let headline = headline_group(plan, ii);
         let mut figures = Vec::new();
         let mut extra = Vec::new();
-        if let Some((trend, view)) = trend_figure(plan, table, ii, headline, area, &u) {
+        if let Some((trend, view)) = trend_figure(plan, table, ii, area, &u) {
             extra.push((format!("{}_trend", ind.id), trend, view));
         }
         if overview {
-            if let Some((funnel, view)) = funnel_figure(plan, table, ii, headline, &u) {
+            if let Some((funnel, view)) =
+                funnel_figure(plan, table, ii, headline_group(plan, ii), &u)
+            {
                 extra.push((format!("{}_funnel", ind.id), funnel, view));
             }
         }
@@ -807,20 +480,21 @@ pub fn page(
             id: ind.id.clone(),
             name: ind.name.clone(),
             definition: ind.definition.clone(),
-            method: match ind.method {
-                Method::Proportion => format!("Proportion ({u}) with Wilson score intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
-                Method::Rate if ind.from_records(plan) => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: records of the group where {} and {}. Denominator: the group's mid-year residents{}.", ind.denominator_sql, ind.numerator_sql, residents_text(plan, ind)),
-                Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
-                Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
-                Method::Count => format!("Count of {}, with exact Poisson (under 10) or Byar's intervals{}.", ind.numerator_sql, if plan.source_of(ind).kind.is_national() { "; a national table, so its figures are at the top level only" } else { "; counts are not compared between areas, whose sizes differ" }),
-                Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
-            } + &ind.rolling.map_or(String::new(), |n| format!(" Rolling figures: each value sums the counts (and denominators) of {n} periods ending with the period named, e.g. {} for {}.", period::rolling_label(plan.period, latest, n), period::label(plan.period, latest))),
+            period: at_label,
+            method: method_text(plan, ii, &u, latest),
             unit: u,
             svg: strip_xml_header(&svg),
-            png: if overview { format!("charts/{}.png", ind.id) } else { String::new() },
+            png: if overview {
+                format!("charts/{}.png", ind.id)
+            } else {
+                String::new()
+            },
             alt,
             groups,
-            area_headers: group_keys.iter().map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone())).collect(),
+            area_headers: group_keys
+                .iter()
+                .map(|g| g.map_or_else(|| "Value".to_string(), |g| plan.groups[g].label.clone()))
+                .collect(),
             area_rows,
             breakdowns,
             figures,
@@ -828,16 +502,13 @@ pub fn page(
         });
     }
 
-    let spine = if overview {
-        None
-    } else {
-        spine_figure(plan, table, area)
-            .map(|(chart, mut view)| -> Result<FigureView> {
-                view.svg = strip_xml_header(&charts::svg(&chart)?);
-                Ok(view)
-            })
-            .transpose()?
-    };
+    let mut spine = None;
+    if !overview {
+        if let Some((chart, mut view)) = spine_figure(plan, table, area, None) {
+            view.svg = strip_xml_header(&charts::svg(&chart)?);
+            spine = Some(view);
+        }
+    }
     let mut heatmaps = Vec::new();
     for (domain, chart, mut view) in heatmap_figures(plan, table, area) {
         let svg = charts::svg(&chart)?;
@@ -851,7 +522,7 @@ pub fn page(
                 svg,
             });
         }
-        heatmaps.push(view);
+        heatmaps.push((domain, view));
     }
     let pyramid = match pyramids.map(|p| pyramid_figure(p, table, area)) {
         Some((chart, mut view)) => {
@@ -869,6 +540,8 @@ pub fn page(
         }
         None => None,
     };
+    let group_sections = group_sections(plan, table, gaps, &found, area)?;
+    let domain_sections = domain_sections(plan, &found, heatmaps);
     let area_links = if overview {
         table
             .areas()
@@ -909,23 +582,28 @@ pub fn page(
             .iter()
             .map(|&p| period::label(plan.period, p))
             .collect(),
-        key_messages: standings
-            .into_iter()
-            .chain(
-                key_messages
-                    .iter()
-                    .filter(|(similar, _)| !similar)
-                    .map(|(_, m)| m.clone()),
-            )
-            .collect(),
-        no_difference: key_messages
-            .iter()
-            .filter(|(similar, _)| *similar)
-            .map(|(_, m)| m.clone())
-            .collect(),
+        top_findings: {
+            // One finding per indicator and group: the strongest, against whichever reference.
+            let mut seen = std::collections::BTreeSet::new();
+            found
+                .iter()
+                .filter(|f| f.notable())
+                .filter(|f| seen.insert((f.indicator, f.group)))
+                .take(TOP_FINDINGS)
+                .map(|f| f.text.clone())
+                .collect()
+        },
+        population_findings: {
+            // In the order of the pipeline file: a reader looks one up.
+            let mut p: Vec<&findings::Finding> =
+                found.iter().filter(|f| f.group.is_none()).collect();
+            p.sort_by_key(|f| f.indicator);
+            p.into_iter().map(|f| f.text.clone()).collect()
+        },
+        group_sections,
+        domain_sections,
         indicators,
         spine,
-        heatmaps,
         pyramid,
         inputs: quality.inputs(),
         quality: quality.problems(),
@@ -962,6 +640,270 @@ pub fn page(
         }
     };
     Ok((html, charts_out))
+}
+
+/// How many findings the summary shows; each section shows all of its own.
+const TOP_FINDINGS: usize = 8;
+
+/// An indicator's method in words, for its section.
+fn method_text(plan: &Plan, ii: usize, u: &str, latest: i32) -> String {
+    let ind = &plan.indicators[ii];
+    let text = match ind.method {
+        Method::Proportion => format!("Proportion ({u}) with Wilson score intervals. Numerator: {}. Denominator: {}.", ind.numerator_sql, ind.denominator_sql),
+        Method::Rate if ind.from_records(plan) => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: records of the group where {} and {}. Denominator: the group's mid-year residents{}.", ind.denominator_sql, ind.numerator_sql, residents_text(plan, ind)),
+        Method::Rate => format!("Crude rate ({u}) with exact Poisson (under 10) or Byar's intervals. Numerator: {}. Denominator: mid-year residents{}.", ind.numerator_sql, residents_text(plan, ind)),
+        Method::Representation => format!("Representation index: the group's share of the records where {} divided by its share of the mid-year residents{} (1 means in proportion; above 1, over-represented). The interval is the Wilson interval of the first share, with the population share taken as known.", ind.denominator_sql, residents_text(plan, ind)),
+        Method::Count => format!("Count of {}, with exact Poisson (under 10) or Byar's intervals{}.", ind.numerator_sql, if plan.source_of(ind).kind.is_national() { "; a national table, so its figures are at the top level only" } else { "; counts are not compared between areas, whose sizes differ" }),
+        Method::Median => format!("Median of {} over records where {}, with a distribution-free interval from binomial order statistics. The count is the number of values (rounded); medians of fewer than {} values are suppressed.", ind.numerator_sql, ind.denominator_sql, plan.disclosure.threshold + 1),
+    };
+    text + &ind.rolling.map_or(String::new(), |n| format!(" Rolling figures: each value sums the counts (and denominators) of {n} periods ending with the period named, e.g. {} for {}.", period::rolling_label(plan.period, latest, n), period::label(plan.period, latest)))
+}
+
+/// The breakdowns of indicator `ii` published at this page's level (one level is published): a
+/// row per category, a column per group.
+fn breakdown_views(
+    plan: &Plan,
+    table: &DisclosedTable,
+    ii: usize,
+    group_keys: &[Option<usize>],
+    area: usize,
+    at: i32,
+) -> Vec<BreakdownView> {
+    plan.indicators[ii]
+        .breakdowns
+        .iter()
+        .filter(|&&b| {
+            group_keys
+                .iter()
+                .any(|&g| table.get((ii, g, Some((b, 0)), area, at)).is_some())
+        })
+        .map(|&b| BreakdownView {
+            label: plan.breakdowns[b].label.clone(),
+            rows: plan.breakdowns[b]
+                .categories
+                .iter()
+                .enumerate()
+                .map(|(c, category)| AreaRow {
+                    area: category.clone(),
+                    cells: group_keys
+                        .iter()
+                        .map(|&g| match table.get((ii, g, Some((b, c)), area, at)) {
+                            Some(r) if r.value.value().is_some() => {
+                                format!("{} ({})", value_text(r), ci_text(r, r.ci95))
+                            }
+                            Some(r) => value_text(r),
+                            None => "[x]".into(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One section per population group that is not a reference group: its findings, a table of
+/// its needs indicators (those outside any domain) against each reference group, its
+/// breakdowns, and on area pages a spine chart of the area against every area.
+fn group_sections(
+    plan: &Plan,
+    table: &DisclosedTable,
+    gaps: &GapIndex,
+    found: &[findings::Finding],
+    area: usize,
+) -> Result<Vec<GroupSection>> {
+    let references: Vec<usize> = (0..plan.groups.len())
+        .filter(|&r| plan.groups[r].reference)
+        .collect();
+    let mut out = Vec::new();
+    for (g, group) in plan.groups.iter().enumerate() {
+        if group.reference {
+            continue;
+        }
+        let own: Vec<usize> = (0..plan.indicators.len())
+            .filter(|&ii| {
+                let ind = &plan.indicators[ii];
+                ind.groups.contains(&g) && ind.domain.is_none()
+            })
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        let mut headers = vec![
+            "Indicator".to_string(),
+            "Period".to_string(),
+            group.label.clone(),
+            "95% interval".to_string(),
+        ];
+        for &r in &references {
+            headers.push(plan.groups[r].label.clone());
+            headers.push(format!(
+                "Compared with {}",
+                plan.groups[r].label.to_lowercase()
+            ));
+        }
+        let mut rows = Vec::new();
+        let mut breakdowns = Vec::new();
+        for &ii in &own {
+            let ind = &plan.indicators[ii];
+            let Some(at) = findings::latest_of(plan, table, ii, 0) else {
+                continue;
+            };
+            let u = unit(plan, ii);
+            let shown = |r: Option<&PublishedRow>| {
+                r.map_or_else(
+                    || "[x]".to_string(),
+                    |r| {
+                        r.value
+                            .value()
+                            .map_or_else(|| r.value.marker().to_string(), |v| with_unit(v, &u))
+                    },
+                )
+            };
+            let row = table.get((ii, Some(g), None, area, at));
+            let mut cells = vec![
+                ind.name.clone(),
+                period::label(plan.period, at),
+                shown(row),
+                row.map_or_else(|| "[x]".to_string(), |r| ci_text(r, r.ci95)),
+            ];
+            for &r in &references {
+                if ind.groups.contains(&r) {
+                    cells.push(shown(table.get((ii, Some(r), None, area, at))));
+                    cells.push(
+                        findings::verdict(plan, table, gaps, (ii, g, r, area, at))
+                            .label()
+                            .to_string(),
+                    );
+                } else {
+                    cells.push("[x]".into());
+                    cells.push(Comparison::NotCompared.label().to_string());
+                }
+            }
+            rows.push(cells);
+            for b in breakdown_views(plan, table, ii, &[Some(g)], area, at) {
+                breakdowns.push(FigureView::new(
+                    format!(
+                        "{}: {}, by {}, {}",
+                        group.label,
+                        ind.name.to_lowercase(),
+                        b.label.to_lowercase(),
+                        period::label(plan.period, at)
+                    ),
+                    String::new(),
+                    vec![b.label.clone(), format!("{} ({u}, 95% interval)", ind.name)],
+                    b.rows
+                        .into_iter()
+                        .map(|r| std::iter::once(r.area).chain(r.cells).collect())
+                        .collect(),
+                ));
+            }
+        }
+        let mine = found.iter().filter(|f| f.group == Some(g));
+        let spine = if area == 0 {
+            None
+        } else {
+            spine_figure(plan, table, area, Some(g))
+                .map(|(chart, mut view)| -> Result<FigureView> {
+                    view.svg = strip_xml_header(&charts::svg(&chart)?);
+                    Ok(view)
+                })
+                .transpose()?
+        };
+        out.push(GroupSection {
+            id: format!("group-{}", file_stem(&group.id)),
+            label: group.label.clone(),
+            definition: group.sql.clone(),
+            compared_with: references
+                .iter()
+                .map(|&r| plan.groups[r].label.to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            findings: mine
+                .clone()
+                .filter(|f| f.notable())
+                .filter(|f| plan.indicators[f.indicator].domain.is_none())
+                .map(|f| f.text.clone())
+                .collect(),
+            no_difference: mine
+                .filter(|f| !f.notable())
+                .filter(|f| plan.indicators[f.indicator].domain.is_none())
+                .map(|f| f.text.clone())
+                .collect(),
+            table_title: format!(
+                "{}: every indicator, {}",
+                group.label,
+                plan_area_name(table, area)
+            ),
+            headers,
+            rows,
+            links: own
+                .iter()
+                .map(|&ii| {
+                    (
+                        plan.indicators[ii].id.clone(),
+                        plan.indicators[ii].name.clone(),
+                    )
+                })
+                .collect(),
+            breakdowns,
+            spine,
+        });
+    }
+    Ok(out)
+}
+
+fn plan_area_name(table: &DisclosedTable, area: usize) -> &str {
+    &table.areas()[area].name
+}
+
+/// One section per indicator domain (such as monitoring completeness), apart from the needs:
+/// its heat map and the findings on its indicators, for every group.
+fn domain_sections(
+    plan: &Plan,
+    found: &[findings::Finding],
+    heatmaps: Vec<(String, FigureView)>,
+) -> Vec<DomainSection> {
+    let mut domains: Vec<&str> = Vec::new();
+    for ind in &plan.indicators {
+        if let Some(d) = ind.domain.as_deref() {
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+    }
+    let mut heatmaps = heatmaps;
+    domains
+        .into_iter()
+        .map(|d| {
+            let mine = found
+                .iter()
+                .filter(|f| plan.indicators[f.indicator].domain.as_deref() == Some(d));
+            let heatmap = heatmaps
+                .iter()
+                .position(|(hd, _)| hd == d)
+                .map(|i| heatmaps.remove(i).1);
+            DomainSection {
+                id: format!("domain-{}", file_stem(d)),
+                title: d.to_string(),
+                heatmap,
+                findings: mine
+                    .clone()
+                    .filter(|f| f.notable())
+                    .map(|f| f.text.clone())
+                    .collect(),
+                no_difference: mine
+                    .filter(|f| !f.notable())
+                    .map(|f| f.text.clone())
+                    .collect(),
+                links: plan
+                    .indicators
+                    .iter()
+                    .filter(|i| i.domain.as_deref() == Some(d))
+                    .map(|i| (i.id.clone(), i.name.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Renders a page template. It is always named `report.html`, so every value is HTML-escaped
@@ -1006,13 +948,24 @@ fn point(r: Option<&PublishedRow>) -> (Option<(f64, f64, f64)>, String) {
     }
 }
 
-/// The page's area over every period, against the benchmark on an area page. None with fewer
-/// than two periods.
+/// The group an area page's trend follows: the indicator's first group that is not a
+/// reference group (the page is about the population groups), else its headline group.
+fn focus_group(plan: &Plan, ii: usize) -> Option<usize> {
+    let groups = &plan.indicators[ii].groups;
+    groups
+        .iter()
+        .copied()
+        .find(|&g| !plan.groups[g].reference)
+        .or_else(|| headline_group(plan, ii))
+}
+
+/// An indicator over every period. The overview draws the headline group; an area page draws
+/// its focus group in the area, with the main reference group in the area and the focus group
+/// in the benchmark drawn as comparisons. None with fewer than two periods.
 fn trend_figure(
     plan: &Plan,
     table: &DisclosedTable,
     ii: usize,
-    group: Option<usize>,
     area: usize,
     unit: &str,
 ) -> Option<(Chart, FigureView)> {
@@ -1021,19 +974,56 @@ fn trend_figure(
         return None;
     }
     let ind = &plan.indicators[ii];
-    let areas: Vec<usize> = if area == 0 { vec![0] } else { vec![area, 0] };
-    let series: Vec<Series> = areas
+    let name = |a: usize| table.areas()[a].name.clone();
+    // (area, group, label, drawn as a comparison)
+    let lines: Vec<(usize, Option<usize>, String, bool)> = if area == 0 {
+        vec![(0, headline_group(plan, ii), name(0), false)]
+    } else {
+        let g = focus_group(plan, ii);
+        let main = plan.groups.iter().position(|x| x.reference);
+        let mut v = Vec::new();
+        match g {
+            Some(g) if Some(g) != main && main.is_some_and(|m| ind.groups.contains(&m)) => {
+                let m = main.unwrap_or(g);
+                v.push((
+                    area,
+                    Some(g),
+                    format!("{}, {}", plan.groups[g].label, name(area)),
+                    false,
+                ));
+                v.push((
+                    area,
+                    Some(m),
+                    format!("{}, {}", plan.groups[m].label, name(area)),
+                    true,
+                ));
+                v.push((
+                    0,
+                    Some(g),
+                    format!("{}, {}", plan.groups[g].label, name(0)),
+                    true,
+                ));
+            }
+            _ => {
+                v.push((area, g, name(area), false));
+                v.push((0, g, name(0), true));
+            }
+        }
+        v
+    };
+    let group = lines[0].1;
+    let series: Vec<Series> = lines
         .iter()
-        .map(|&a| {
+        .map(|(a, g, label, comparison)| {
             let (points, markers) = periods
                 .iter()
-                .map(|&p| point(table.get((ii, group, None, a, p))))
+                .map(|&p| point(table.get((ii, *g, None, *a, p))))
                 .unzip();
             Series {
-                label: table.areas()[a].name.clone(),
+                label: label.clone(),
                 points,
                 markers,
-                benchmark: a != area,
+                benchmark: *comparison,
             }
         })
         .collect();
@@ -1389,9 +1379,16 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// An area page's spine chart: each indicator's headline group, latest period, the area against
-/// the benchmark and the range of every area. None when no indicator has a benchmark value.
-fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Chart, FigureView)> {
+/// An area page's spine chart, at each indicator's own latest period: the area against the
+/// benchmark and the range of every area. `group` None draws the whole-population indicators
+/// (published tables); `Some(g)` draws group `g` on each of its indicators. None when no
+/// indicator has a benchmark value.
+fn spine_figure(
+    plan: &Plan,
+    table: &DisclosedTable,
+    area: usize,
+    group: Option<usize>,
+) -> Option<(Chart, FigureView)> {
     let last = *table.periods().last()?;
     let mut any_own = false;
     let areas = table.areas();
@@ -1403,7 +1400,11 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
         if ind.method == Method::Count {
             continue;
         }
-        let g = headline_group(plan, ii);
+        let g = match group {
+            None if ind.groups.is_empty() => None,
+            Some(g) if ind.groups.contains(&g) => Some(g),
+            _ => continue,
+        };
         // Each indicator at its own latest period (NTS ends before asylum support does).
         let Some(latest) = own_latest(table, ii, g, 0) else {
             continue;
@@ -1446,14 +1447,13 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
                 )
             },
         );
-        let who = g.map_or_else(String::new, |g| format!(" ({})", plan.groups[g].label));
         let when = if latest == last {
             String::new()
         } else {
             any_own = true;
             format!(", {}", period::label(plan.period, latest))
         };
-        let label = format!("{}{who}{when}", ind.name);
+        let label = format!("{}{when}", ind.name);
         cells.push(vec![
             label.clone(),
             shown(value, &marker),
@@ -1494,10 +1494,11 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
     }
     let name = &areas[area].name;
     let latest_label = period::label(plan.period, last);
+    let who = group.map_or_else(String::new, |g| format!("{}: ", plan.groups[g].label));
     let title = if any_own {
-        format!("{name} against {total} and every area, {latest_label} (or an indicator's own latest period, named beside it)")
+        format!("{who}{name} against {total} and every area, {latest_label} (or an indicator's own latest period, named beside it)")
     } else {
-        format!("{name} against {total} and every area, {latest_label}")
+        format!("{who}{name} against {total} and every area, {latest_label}")
     };
     let count = |pick: fn(Comparison) -> bool| rows.iter().filter(|r| pick(r.compared)).count();
     let verdicts = [
@@ -1520,9 +1521,10 @@ fn spine_figure(plan: &Plan, table: &DisclosedTable, area: usize) -> Option<(Cha
         .map(|(what, n)| format!("{what} on {n}"))
         .collect();
     let alt = format!(
-        "Spine chart: {title}. Of {} indicators, against {total} {name} is {}. Each indicator is shown for its main reference group, which the table names. The table below gives every value.",
+        "Spine chart: {title}. Of {} indicators, against {total} {name} is {}.{} The table below gives every value.",
         rows.len(),
-        said.join(", ")
+        said.join(", "),
+        group.map_or_else(String::new, |g| format!(" Every value is for {}.", plan.groups[g].label.to_lowercase())),
     );
     let chart = Chart::Spine(SpineChart {
         title: title.clone(),
@@ -1701,40 +1703,6 @@ fn alt_text(chart: &BarChart, unit: &str) -> String {
     text
 }
 
-#[allow(clippy::too_many_arguments)]
-/// A plain-language sentence about one equality gap, or none when it cannot be published.
-fn key_message(plan: &Plan, label: &str, gap: &Gap, reference: &str, unit: &str) -> Option<String> {
-    let ind = &plan.indicators[gap.indicator];
-    let (value, ref_value, diff) = (
-        gap.group_value.value()?,
-        gap.reference_value.value()?,
-        gap.difference?,
-    );
-    let size = match unit {
-        "%" => format!("{} percentage points", fmt1(diff.value.abs())),
-        u => format!("{} {u}", fmt1(diff.value.abs())),
-    };
-    let direction = if diff.value < 0.0 { "lower" } else { "higher" };
-    let verdict = match gap.compared {
-        Comparison::Best => "better, significant at 99.8% confidence".to_string(),
-        Comparison::Worst => "worse, significant at 99.8% confidence".to_string(),
-        Comparison::Better => "better, significant at 95% confidence".to_string(),
-        Comparison::Worse => "worse, significant at 95% confidence".to_string(),
-        Comparison::Higher | Comparison::Lower => {
-            format!("significant ({})", gap.significance.to_lowercase())
-        }
-        Comparison::Similar => "not a significant difference".to_string(),
-        Comparison::NotCompared => return None,
-    };
-    Some(format!(
-        "{label}: {} {} against {} for {}, {size} {direction}: {verdict}.",
-        ind.name.to_lowercase(),
-        with_unit(value, unit),
-        with_unit(ref_value, unit),
-        reference.to_lowercase(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1747,19 +1715,5 @@ mod tests {
         assert_eq!(band_width("90+"), 5.0);
         assert_eq!(band_width("42"), 1.0);
         assert_eq!(band_width("unknown"), 1.0);
-    }
-
-    #[test]
-    fn ranks_read_as_words() {
-        assert_eq!(rank_phrase(1, 318), "the highest");
-        assert_eq!(rank_phrase(2, 318), "the 2nd highest");
-        assert_eq!(rank_phrase(23, 318), "the 23rd highest");
-        assert_eq!(rank_phrase(318, 318), "the lowest");
-        assert_eq!(rank_phrase(317, 318), "the 2nd lowest");
-        assert_eq!(rank_phrase(308, 318), "the 11th lowest");
-        assert_eq!(fmt1(0.0181), "0.018");
-        assert_eq!(fmt1(0.5), "0.50");
-        assert_eq!(fmt1(82.63), "82.6");
-        assert_eq!(fmt1(0.0), "0.0");
     }
 }

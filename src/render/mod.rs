@@ -34,11 +34,11 @@ pub fn write_all(
     let areas: Vec<usize> = (0..table.areas().len())
         .filter(|&a| table.areas()[a].level == crate::indicators::Level::Area)
         .collect();
-    // Files: three tables, two workbooks, the overview, the area pages; then the charts.
-    progress.set_length(6 + areas.len() as u64, "files");
+    // Files: four tables, two workbooks, the overview, the area pages; then the charts.
+    progress.set_length(7 + areas.len() as u64, "files");
     let gaps = crate::indicators::gaps::compute(plan, table);
     let book = sheets::workbook(plan, table, &gaps);
-    let gap_index = html::GapIndex::new(&gaps);
+    let gap_index = crate::findings::GapIndex::new(&gaps);
     // Each file is written and hashed by the thread that made it; the manifest sorts them.
     let shared: &Staging = staging;
     let files = || {
@@ -49,12 +49,14 @@ pub fn write_all(
                 let parquet = tables::parquet_bytes(&mut frame)?;
                 drop(frame);
                 let gaps_csv = tables::gaps_csv(plan, table, &gaps)?;
+                let findings = findings_csv(plan, table, &gap_index)?;
                 let entries = vec![
                     shared.put("indicators.csv", &csv)?,
                     shared.put("indicators.parquet", &parquet)?,
                     shared.put("gaps.csv", &gaps_csv)?,
+                    shared.put("findings.csv", &findings)?,
                 ];
-                progress.inc(3);
+                progress.inc(4);
                 Ok(entries)
             },
             || {
@@ -121,6 +123,51 @@ pub fn write_all(
     staging.write("quality/summary.csv", &published_summary_csv(quality)?)?;
     staging.write("quality/disclosure.csv", &disclosure_csv(table)?)?;
     Ok(())
+}
+
+/// Every statement the pages make (`crate::findings`), one row per area and finding, strongest
+/// first within each area: the table behind every page's findings.
+fn findings_csv(
+    plan: &Plan,
+    table: &DisclosedTable,
+    gaps: &crate::findings::GapIndex,
+) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for (a, area) in table.areas().iter().enumerate() {
+        for (rank, f) in crate::findings::for_area(plan, table, gaps, a)
+            .into_iter()
+            .enumerate()
+        {
+            let group = |g: Option<usize>| g.map_or(String::new(), |g| plan.groups[g].id.clone());
+            rows.push(vec![
+                neutralise(&area.code),
+                neutralise(&area.name),
+                (rank + 1).to_string(),
+                plan.indicators[f.indicator].id.clone(),
+                group(f.group),
+                group(f.reference),
+                crate::indicators::period::label(plan.period, f.period),
+                f.strength.label().to_string(),
+                f.direction.label().to_string(),
+                neutralise(&f.text),
+            ]);
+        }
+    }
+    csv_bytes(
+        &[
+            "AreaCode",
+            "AreaName",
+            "Rank",
+            "IndicatorID",
+            "Group",
+            "ReferenceGroup",
+            "Period",
+            "Strength",
+            "Direction",
+            "Finding",
+        ],
+        rows.into_iter(),
+    )
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {

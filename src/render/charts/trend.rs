@@ -1,7 +1,7 @@
 //! Trend chart: one indicator over every period, the area's line with its 95% interval as a band,
 //! and the benchmark as a dashed line with square markers.
 
-use super::{nice_max, small_font, text_font, wrap, BAND, BAR, REFERENCE};
+use super::{nice_max, small_font, text_font, wrap, BAND, BAR, LOW, REFERENCE};
 use crate::error::Result;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -36,6 +36,60 @@ pub struct TrendChart {
 const BREAK: RGBColor = RGBColor(64, 64, 64);
 
 pub(super) const HEIGHT: u32 = 396;
+
+/// How a line is drawn: the area solid with circles; the first comparison dashed grey with
+/// squares; a second comparison dotted vermillion with diamonds, so no two look alike.
+#[derive(Clone, Copy)]
+enum Style {
+    Main,
+    First,
+    Second,
+}
+
+fn style_of(chart: &TrendChart, k: usize) -> Style {
+    if !chart.series[k].benchmark {
+        return Style::Main;
+    }
+    match chart.series[..k].iter().filter(|s| s.benchmark).count() {
+        0 => Style::First,
+        _ => Style::Second,
+    }
+}
+
+impl Style {
+    fn colour(self) -> RGBColor {
+        match self {
+            Style::Main => BAR,
+            Style::First => REFERENCE,
+            Style::Second => LOW,
+        }
+    }
+
+    fn dash(self) -> Option<(u32, u32)> {
+        match self {
+            Style::Main => None,
+            Style::First => Some((6, 4)),
+            Style::Second => Some((2, 3)),
+        }
+    }
+
+    fn marker<DB: DrawingBackend>(
+        self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+        (px, py): (i32, i32),
+    ) -> Result<()> {
+        let e = super::drawing::<DB::ErrorType>;
+        let c = self.colour().filled();
+        match self {
+            Style::Second => root.draw(&Polygon::new(
+                vec![(px, py - 5), (px + 5, py), (px, py + 5), (px - 5, py)],
+                c,
+            )),
+            _ => root.draw(&Rectangle::new([(px - 4, py - 4), (px + 4, py + 4)], c)),
+        }
+        .map_err(e)
+    }
+}
 const LEFT: i32 = 70;
 const RIGHT: i32 = 600;
 const TOP: i32 = 72;
@@ -96,13 +150,19 @@ pub(super) fn draw<DB: DrawingBackend>(
             root.draw(&Polygon::new(band, BAND.filled())).map_err(e)?;
         }
     }
-    for s in &chart.series {
-        let colour = if s.benchmark { REFERENCE } else { BAR };
+    for (k, s) in chart.series.iter().enumerate() {
+        let style = style_of(chart, k);
+        let colour = style.colour();
         for run in runs(&s.points, &chart.breaks) {
             let line: Vec<(i32, i32)> = run.iter().map(|&(i, p)| (x(i), y(p.0))).collect();
-            if s.benchmark {
-                root.draw(&DashedPathElement::new(line, 6, 4, colour.stroke_width(2)))
-                    .map_err(e)?;
+            if let Some((dash, gap)) = style.dash() {
+                root.draw(&DashedPathElement::new(
+                    line,
+                    dash,
+                    gap,
+                    colour.stroke_width(2),
+                ))
+                .map_err(e)?;
             } else {
                 root.draw(&PathElement::new(line, colour.stroke_width(3)))
                     .map_err(e)?;
@@ -110,11 +170,7 @@ pub(super) fn draw<DB: DrawingBackend>(
             for &(i, p) in &run {
                 let (px, py) = (x(i), y(p.0));
                 if s.benchmark {
-                    root.draw(&Rectangle::new(
-                        [(px - 4, py - 4), (px + 4, py + 4)],
-                        colour.filled(),
-                    ))
-                    .map_err(e)?;
+                    style.marker(&root, (px, py))?;
                 } else {
                     root.draw(&Circle::new((px, py), 5, colour.filled()))
                         .map_err(e)?;
@@ -155,31 +211,30 @@ pub(super) fn draw<DB: DrawingBackend>(
         .map_err(e)?;
     }
 
-    // Legend on the right: a sample of each line and its label.
+    // Legend on the right: a sample of each line and its label, each below the last.
+    let mut top = TOP + 10;
     for (k, s) in chart.series.iter().enumerate() {
-        let top = TOP + 10 + 56 * k as i32;
-        let colour = if s.benchmark { REFERENCE } else { BAR };
+        let style = style_of(chart, k);
+        let colour = style.colour();
         let sample = vec![(RIGHT + 16, top + 8), (RIGHT + 48, top + 8)];
-        if s.benchmark {
+        if let Some((dash, gap)) = style.dash() {
             root.draw(&DashedPathElement::new(
                 sample,
-                6,
-                4,
+                dash,
+                gap,
                 colour.stroke_width(2),
             ))
             .map_err(e)?;
-            root.draw(&Rectangle::new(
-                [(RIGHT + 28, top + 4), (RIGHT + 36, top + 12)],
-                colour.filled(),
-            ))
-            .map_err(e)?;
+            style.marker(&root, (RIGHT + 32, top + 8))?;
         } else {
             root.draw(&PathElement::new(sample, colour.stroke_width(3)))
                 .map_err(e)?;
             root.draw(&Circle::new((RIGHT + 32, top + 8), 5, colour.filled()))
                 .map_err(e)?;
         }
-        for (line, part) in wrap(&s.label, 20).into_iter().enumerate() {
+        let lines = wrap(&s.label, 20);
+        let n = lines.len().max(2) as i32;
+        for (line, part) in lines.into_iter().enumerate() {
             root.draw(&Text::new(
                 part,
                 (RIGHT + 56, top + 18 * line as i32),
@@ -187,9 +242,9 @@ pub(super) fn draw<DB: DrawingBackend>(
             ))
             .map_err(e)?;
         }
+        top += 18 * n + 20;
     }
     if !chart.breaks.is_empty() {
-        let top = TOP + 10 + 56 * chart.series.len() as i32;
         root.draw(&DashedPathElement::new(
             vec![(RIGHT + 32, top), (RIGHT + 32, top + 18)],
             5,
