@@ -324,7 +324,8 @@ pub fn area_page_name(code: &str) -> String {
 }
 
 /// Builds one page: the overview (`area` 0, the total, with the table of areas and links to
-/// every area page) or the page of one area. Returns the HTML and the charts it embeds.
+/// every area page) or the page of one area, with the area's findings (`findings::for_area`).
+/// Returns the HTML and the charts it embeds.
 ///
 /// A page is a JSNA chapter: the findings that matter most; who lives here (the published
 /// tables' populations, with the area's rank); a section per population group with its
@@ -336,6 +337,7 @@ pub fn page(
     table: &DisclosedTable,
     quality: &QualityReport,
     gaps: &GapIndex,
+    found: &[findings::Finding],
     pyramids: Option<&super::population::Pyramids>,
     area: usize,
 ) -> Result<(String, Vec<ChartOut>)> {
@@ -343,7 +345,6 @@ pub fn page(
     let latest = *table.periods().last().unwrap_or(&0);
     let latest_label = period::label(plan.period, latest);
     let reference = plan.groups.iter().position(|g| g.reference);
-    let found = findings::for_area(plan, table, gaps, area);
     let mut indicators = Vec::new();
     let mut charts_out = Vec::new();
     for (ii, ind) in plan.indicators.iter().enumerate() {
@@ -540,8 +541,8 @@ pub fn page(
         }
         None => None,
     };
-    let group_sections = group_sections(plan, table, gaps, &found, area)?;
-    let domain_sections = domain_sections(plan, &found, heatmaps);
+    let group_sections = group_sections(plan, table, gaps, found, area)?;
+    let domain_sections = domain_sections(plan, found, heatmaps);
     let area_links = if overview {
         table
             .areas()
@@ -798,7 +799,12 @@ fn group_sections(
                 ));
             }
         }
-        let mine = found.iter().filter(|f| f.group == Some(g));
+        let (findings, no_difference) = split(
+            found
+                .iter()
+                .filter(|f| f.group == Some(g))
+                .filter(|f| plan.indicators[f.indicator].domain.is_none()),
+        );
         let spine = if area == 0 {
             None
         } else {
@@ -818,21 +824,12 @@ fn group_sections(
                 .map(|&r| plan.groups[r].label.to_lowercase())
                 .collect::<Vec<_>>()
                 .join(" and "),
-            findings: mine
-                .clone()
-                .filter(|f| f.notable())
-                .filter(|f| plan.indicators[f.indicator].domain.is_none())
-                .map(|f| f.text.clone())
-                .collect(),
-            no_difference: mine
-                .filter(|f| !f.notable())
-                .filter(|f| plan.indicators[f.indicator].domain.is_none())
-                .map(|f| f.text.clone())
-                .collect(),
+            findings,
+            no_difference,
             table_title: format!(
                 "{}: every indicator, {}",
                 group.label,
-                plan_area_name(table, area)
+                table.areas()[area].name
             ),
             headers,
             rows,
@@ -852,8 +849,22 @@ fn group_sections(
     Ok(out)
 }
 
-fn plan_area_name(table: &DisclosedTable, area: usize) -> &str {
-    &table.areas()[area].name
+/// Every indicator domain, in the order of the pipeline file.
+fn domains(plan: &Plan) -> Vec<&str> {
+    let mut domains: Vec<&str> = Vec::new();
+    for d in plan.indicators.iter().filter_map(|i| i.domain.as_deref()) {
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    domains
+}
+
+/// Findings' sentences: (the notable ones, those with no significant difference), in order.
+fn split<'a>(found: impl Iterator<Item = &'a findings::Finding>) -> (Vec<String>, Vec<String>) {
+    let (notable, similar): (Vec<_>, Vec<_>) = found.partition(|f| f.notable());
+    let text = |v: Vec<&findings::Finding>| v.into_iter().map(|f| f.text.clone()).collect();
+    (text(notable), text(similar))
 }
 
 /// One section per indicator domain (such as monitoring completeness), apart from the needs:
@@ -861,23 +872,17 @@ fn plan_area_name(table: &DisclosedTable, area: usize) -> &str {
 fn domain_sections(
     plan: &Plan,
     found: &[findings::Finding],
-    heatmaps: Vec<(String, FigureView)>,
+    mut heatmaps: Vec<(String, FigureView)>,
 ) -> Vec<DomainSection> {
-    let mut domains: Vec<&str> = Vec::new();
-    for ind in &plan.indicators {
-        if let Some(d) = ind.domain.as_deref() {
-            if !domains.contains(&d) {
-                domains.push(d);
-            }
-        }
-    }
-    let mut heatmaps = heatmaps;
+    let domains = domains(plan);
     domains
         .into_iter()
         .map(|d| {
-            let mine = found
-                .iter()
-                .filter(|f| plan.indicators[f.indicator].domain.as_deref() == Some(d));
+            let (findings, no_difference) = split(
+                found
+                    .iter()
+                    .filter(|f| plan.indicators[f.indicator].domain.as_deref() == Some(d)),
+            );
             let heatmap = heatmaps
                 .iter()
                 .position(|(hd, _)| hd == d)
@@ -886,15 +891,8 @@ fn domain_sections(
                 id: format!("domain-{}", file_stem(d)),
                 title: d.to_string(),
                 heatmap,
-                findings: mine
-                    .clone()
-                    .filter(|f| f.notable())
-                    .map(|f| f.text.clone())
-                    .collect(),
-                no_difference: mine
-                    .filter(|f| !f.notable())
-                    .map(|f| f.text.clone())
-                    .collect(),
+                findings,
+                no_difference,
                 links: plan
                     .indicators
                     .iter()
@@ -1248,14 +1246,7 @@ fn heatmap_figures(
     let Some(&latest) = table.periods().last() else {
         return Vec::new();
     };
-    let mut domains: Vec<&str> = Vec::new();
-    for ind in &plan.indicators {
-        if let Some(d) = ind.domain.as_deref() {
-            if !domains.contains(&d) {
-                domains.push(d);
-            }
-        }
-    }
+    let domains = domains(plan);
     let mut out = Vec::new();
     for domain in domains {
         let members: Vec<usize> = (0..plan.indicators.len())

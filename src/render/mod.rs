@@ -39,6 +39,11 @@ pub fn write_all(
     let gaps = crate::indicators::gaps::compute(plan, table);
     let book = sheets::workbook(plan, table, &gaps);
     let gap_index = crate::findings::GapIndex::new(&gaps);
+    // Every area's findings, once: for its page and for findings.csv.
+    let found: Vec<Vec<crate::findings::Finding>> = (0..table.areas().len())
+        .into_par_iter()
+        .map(|a| crate::findings::for_area(plan, table, &gap_index, a))
+        .collect();
     // Each file is written and hashed by the thread that made it; the manifest sorts them.
     let shared: &Staging = staging;
     let files = || {
@@ -49,7 +54,7 @@ pub fn write_all(
                 let parquet = tables::parquet_bytes(&mut frame)?;
                 drop(frame);
                 let gaps_csv = tables::gaps_csv(plan, table, &gaps)?;
-                let findings = findings_csv(plan, table, &gap_index)?;
+                let findings = findings_csv(plan, table, &found)?;
                 let entries = vec![
                     shared.put("indicators.csv", &csv)?,
                     shared.put("indicators.parquet", &parquet)?,
@@ -77,7 +82,7 @@ pub fn write_all(
     };
     // The overview's charts are drawn beside the area pages.
     let pages = || -> Result<Vec<OutputEntry>> {
-        let (html, charts) = html::page(plan, table, quality, &gap_index, pyramids, 0)?;
+        let (html, charts) = html::page(plan, table, quality, &gap_index, &found[0], pyramids, 0)?;
         let mut entries = vec![shared.put("index.html", xml_clean(&html).as_bytes())?];
         drop(html);
         progress.inc(1);
@@ -88,7 +93,8 @@ pub fn write_all(
                 areas
                     .par_iter()
                     .map(|&a| {
-                        let (page, _) = html::page(plan, table, quality, &gap_index, pyramids, a)?;
+                        let (page, _) =
+                            html::page(plan, table, quality, &gap_index, &found[a], pyramids, a)?;
                         let name = html::area_page_name(&table.areas()[a].code);
                         let page = xml_clean(&page);
                         let entry = shared.put(&format!("areas/{name}"), page.as_bytes())?;
@@ -130,14 +136,11 @@ pub fn write_all(
 fn findings_csv(
     plan: &Plan,
     table: &DisclosedTable,
-    gaps: &crate::findings::GapIndex,
+    found: &[Vec<crate::findings::Finding>],
 ) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
-    for (a, area) in table.areas().iter().enumerate() {
-        for (rank, f) in crate::findings::for_area(plan, table, gaps, a)
-            .into_iter()
-            .enumerate()
-        {
+    for (area, found) in table.areas().iter().zip(found) {
+        for (rank, f) in found.iter().enumerate() {
             let group = |g: Option<usize>| g.map_or(String::new(), |g| plan.groups[g].id.clone());
             rows.push(vec![
                 neutralise(&area.code),
